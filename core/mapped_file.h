@@ -1,0 +1,45 @@
+// MappedFile: a read-only, whole-file memory map. Tensor views point into it and hold a
+// shared_ptr so the mapping lives as long as any view. Pages are faulted in on demand, so
+// mapping a 100 GB checkpoint costs address space, not memory. Thread safety: immutable after
+// Open(); safe to read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "core/status.h"
+
+namespace moedist {
+
+class MappedFile {
+ public:
+  // Maps `path` read-only. An empty file maps to an empty span.
+  static Result<std::shared_ptr<const MappedFile>> Open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  uint64_t size() const { return size_; }
+  std::span<const uint8_t> bytes() const { return {data_, static_cast<size_t>(size_)}; }
+
+  // Hints that [offset, offset+length) will be read sequentially soon / is no longer needed, so
+  // streaming passes keep resident memory bounded.
+  void AdviseSequential(uint64_t offset, uint64_t length) const;
+  void AdviseDontNeed(uint64_t offset, uint64_t length) const;
+
+ private:
+  MappedFile(std::string path, const uint8_t* data, uint64_t size)
+      : path_(std::move(path)), data_(data), size_(size) {}
+  std::string path_;
+  const uint8_t* data_;
+  uint64_t size_;
+};
+
+// Reads a whole small file (config.json, index.json) into a string, refusing files larger than
+// `max_bytes` before reading them.
+Result<std::string> ReadSmallFile(const std::string& path, uint64_t max_bytes);
+
+}  // namespace moedist
