@@ -25,7 +25,14 @@ enum class Family {
 };
 std::string_view FamilyName(Family f);
 
-enum class ScoringFunc { kSoftmax, kSigmoid };
+// How router logits become selection scores and weights.
+//   kSoftmax:      softmax over all experts, top-k of the probabilities (Qwen, Mixtral, OLMoE,
+//                  DeepSeek-V2)
+//   kSigmoid:      sigmoid per expert, top-k (DeepSeek-V3, Kimi-K2)
+//   kSoftmaxTopk:  top-k of the raw logits, softmax over the k chosen (GPT-OSS)
+//   kSigmoidTopk:  top-k of the raw logits, sigmoid of each chosen logit (Llama-4)
+enum class ScoringFunc { kSoftmax, kSigmoid, kSoftmaxTopk, kSigmoidTopk };
+std::string_view ScoringFuncName(ScoringFunc f);
 enum class AttentionKind { kGqa, kMla };
 // How routed experts are stored.
 enum class ExpertLayout {
@@ -43,11 +50,12 @@ struct RoutingConfig {
   ScoringFunc scoring = ScoringFunc::kSoftmax;
   bool norm_topk_prob = false;  // renormalise the chosen k weights to sum to 1
   bool correction_bias = false; // DeepSeek-V3 e_score_correction_bias (selection only)
+  std::string topk_method;      // DeepSeek: "greedy", "group_limited_greedy", "noaux_tc"
   int n_group = 1;              // DeepSeek grouped top-k: groups of experts
   int topk_group = 1;           // groups kept per token
   double routed_scaling_factor = 1.0;
-  // Llama-4: top-k on raw logits, sigmoid of the chosen logit scales the expert input.
-  bool llama4_input_scaling = false;
+  // Llama-4: the routing weight scales the expert's input instead of its output.
+  bool weight_scales_input = false;
   bool router_bias = false;     // GPT-OSS router has a bias
 };
 
@@ -89,6 +97,7 @@ struct ModelConfig {
   bool tie_word_embeddings = false;
   std::string torch_dtype;
   std::string hidden_act = "silu";
+  std::string weight_prefix;  // "" or "language_model." for multimodal wrappers (Llama-4)
   std::vector<bool> is_moe_layer;  // per layer
   ExpertLayout expert_layout = ExpertLayout::kPerExpert;
   RoutingConfig routing;
