@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every test: installs dependencies, builds and runs the test suite (ctest), then the same suite
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then each libFuzzer target for a short
+# fixed time. Set MOEDIST_QUICK=1 to run only the first build's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+
+echo "== build (RelWithDebInfo) and test"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build --parallel "$jobs"
+ctest --test-dir build --output-on-failure --parallel "$jobs"
+
+[ "${MOEDIST_QUICK:-0}" = 1 ] && exit 0
+
+echo "== build with ASan + UBSan and test"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMOEDIST_SANITIZE=ON >/dev/null
+cmake --build build-asan --parallel "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure --parallel "$jobs"
+
+if [ -x tests/fuzz/run_fuzzers.sh ]; then
+  echo "== fuzz targets (${MOEDIST_FUZZ_SECONDS:-20} s each)"
+  tests/fuzz/run_fuzzers.sh "${MOEDIST_FUZZ_SECONDS:-20}"
+fi
