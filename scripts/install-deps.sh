@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config make
   libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libssl-dev libzstd-dev libarchive-dev libopenblas-dev
-  clang libclang-rt-14-dev python3 bc time)
+  clang libclang-rt-14-dev python3 python3-jsonschema bc time)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,152 @@
+#include "core/atomic_file.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "core/checked_math.h"
+#include "core/mapped_file.h"
+
+namespace moedist {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("moedist-core-test-" + std::to_string(::getpid()) + "-" +
+             testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  fs::path path() const { return path_; }
+  size_t EntryCount() const {
+    return std::distance(fs::directory_iterator(path_), fs::directory_iterator());
+  }
+
+ private:
+  fs::path path_;
+};
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+TEST(AtomicFile, NothingAtTheFinalNameUntilCommit) {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.bin";
+  auto f = AtomicFile::Create(target.string());
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->WriteText("hello ").ok());
+  ASSERT_TRUE(f->WriteText("world").ok());
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_TRUE(fs::exists(f->temp_path()));
+  EXPECT_EQ(f->bytes_written(), 11u);
+  ASSERT_TRUE(f->Commit().ok());
+  EXPECT_EQ(Slurp(target), "hello world");
+  EXPECT_EQ(dir.EntryCount(), 1u);  // the temporary is gone
+}
+
+TEST(AtomicFile, AbandonedWriteLeavesPreviousContentAndNoTemporary) {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.bin";
+  ASSERT_TRUE(WriteFileAtomically(target.string(), "old").ok());
+  {
+    auto f = AtomicFile::Create(target.string());
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE(f->WriteText("half-written new content").ok());
+    // Destroyed without Commit(): an error path.
+  }
+  EXPECT_EQ(Slurp(target), "old");
+  EXPECT_EQ(dir.EntryCount(), 1u);
+}
+
+TEST(AtomicFile, MissingDirectoryIsAnIoErrorNamingThePath) {
+  auto f = AtomicFile::Create("/nonexistent-moedist-dir/x.bin");
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), StatusCode::kIoError);
+  EXPECT_NE(f.status().message().find("/nonexistent-moedist-dir/x.bin"), std::string::npos);
+}
+
+TEST(AtomicFile, WriteAfterCommitIsRefused) {
+  TempDir dir;
+  auto f = AtomicFile::Create((dir.path() / "x").string());
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Commit().ok());
+  EXPECT_FALSE(f->WriteText("late").ok());
+}
+
+// A file-size limit makes write() fail with EFBIG part-way, as a full disk does with ENOSPC:
+// the error is returned, the temporary is removed and the previous content stays.
+TEST(AtomicFile, FailedWriteMidwayRemovesTemporaryAndKeepsOldContent) {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.bin";
+  ASSERT_TRUE(WriteFileAtomically(target.string(), "previous release").ok());
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  Status st = WriteFileAtomically(target.string(), std::string(1 << 20, 'x'));
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  ::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kIoError);
+  EXPECT_NE(st.message().find("write failed"), std::string::npos) << st.message();
+  EXPECT_EQ(Slurp(target), "previous release");
+  EXPECT_EQ(dir.EntryCount(), 1u);
+}
+
+TEST(MappedFile, MapsBytesAndHandlesEmptyAndMissingFiles) {
+  TempDir dir;
+  ASSERT_TRUE(WriteFileAtomically((dir.path() / "a").string(), "abc").ok());
+  ASSERT_TRUE(WriteFileAtomically((dir.path() / "empty").string(), "").ok());
+  auto a = MappedFile::Open((dir.path() / "a").string());
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ((*a)->size(), 3u);
+  EXPECT_EQ((*a)->bytes()[2], 'c');
+  auto e = MappedFile::Open((dir.path() / "empty").string());
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE((*e)->bytes().empty());
+  auto m = MappedFile::Open((dir.path() / "missing").string());
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kNotFound);
+  auto d = MappedFile::Open(dir.path().string());
+  EXPECT_FALSE(d.ok());
+}
+
+TEST(ReadSmallFile, RefusesFilesOverTheCapBeforeReading) {
+  TempDir dir;
+  ASSERT_TRUE(WriteFileAtomically((dir.path() / "big").string(), std::string(1000, 'x')).ok());
+  auto r = ReadSmallFile((dir.path() / "big").string(), 999);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("limit"), std::string::npos);
+  auto ok = ReadSmallFile((dir.path() / "big").string(), 1000);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->size(), 1000u);
+}
+
+TEST(CheckedMath, DetectsOverflow) {
+  EXPECT_EQ(CheckedAdd(1, 2), 3u);
+  EXPECT_FALSE(CheckedAdd(~0ull, 1).has_value());
+  EXPECT_EQ(CheckedMul(1ull << 31, 1ull << 31), 1ull << 62);
+  EXPECT_FALSE(CheckedMul(1ull << 32, 1ull << 32).has_value());
+  const uint64_t dims[] = {1ull << 20, 1ull << 20, 1ull << 30};
+  EXPECT_FALSE(CheckedProduct(dims).has_value());
+  EXPECT_EQ(CheckedProduct({}), 1u);
+  const uint64_t zero[] = {0, ~0ull};
+  EXPECT_EQ(CheckedProduct(zero), 0u);
+}
+
+}  // namespace
+}  // namespace moedist
