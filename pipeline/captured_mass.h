@@ -1,0 +1,34 @@
+// Captured mass: how much of the full model's routing a node can still serve.
+//
+// For one token and an allowed expert set A, the captured top-k mass is the sum of the k largest
+// normalised router probabilities among experts in A, divided by the sum of the k largest over
+// all experts (1.0 = the node serves this token as the full model would). It is computed from
+// the profile's per-token top-m samples; experts beyond the m-th are ignored, which makes the
+// figure a lower bound that is exact whenever A's top-k lies within the token's top-m.
+// A prompt's captured mass on node g is the mean over its tokens and the profiled layers; the
+// runtime policy places each prompt on the node where this is highest.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pipeline/expert_plan.h"
+#include "pipeline/gate_profile.h"
+
+namespace moedist {
+
+// [prompt][group] captured fraction, over the profiled layers present in `plan`.
+std::vector<std::vector<double>> CapturedMassByPrompt(const GateProfile& profile,
+                                                      const ExpertPlan& plan);
+
+struct CaptureSummary {
+  double mean = 0, p10 = 0, min = 0;
+  std::map<std::string, double> by_domain;  // mean per domain
+  std::vector<int> prompts_per_group;       // how many prompts each node would serve
+};
+
+// Places every prompt on its best group and summarises the captured mass it gets.
+CaptureSummary SummariseCapture(const GateProfile& profile, const ExpertPlan& plan);
+
+}  // namespace moedist

@@ -1,0 +1,46 @@
+// ExpertPlan: the partition of routed experts into node groups plus the replicated overlay, per
+// MoE layer — what `plan` writes (plan.json, docs/formats/plan.md) and `pack`, `place` and
+// `validate` read. Node g holds, in every MoE layer, groups[g] ∪ overlay.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+
+namespace moedist {
+
+struct LayerPlan {
+  std::vector<std::vector<int>> groups;  // [G] sorted expert ids, disjoint
+  std::vector<int> overlay;              // sorted; disjoint from every group
+  bool profiled = true;                  // false: no statistics, partition is contiguous
+};
+
+struct ExpertPlan {
+  int num_experts = 0;
+  int top_k = 0;
+  int num_groups = 0;
+  std::string strategy;
+  std::map<int, LayerPlan> layers;  // every MoE layer
+
+  // Experts node `g` holds in `layer` (group ∪ overlay), sorted.
+  std::vector<int> NodeExperts(int layer, int g) const;
+};
+
+// Checks that every layer's groups and overlay cover each expert exactly once, that there are
+// `num_groups` groups, and viability: each group ∪ overlay has at least `min_experts` experts
+// (refused unless `force`), naming the layer and group.
+Status CheckPlan(const ExpertPlan& plan, int min_experts, bool force);
+
+// The "layers" part of plan.json: {"<layer>": {"groups": [[...]], "overlay": [...]}}.
+nlohmann::json PlanLayersToJson(const ExpertPlan& plan);
+// Parses either {"groups": [[...]], "overlay": [...]} (same for every MoE layer) or
+// {"layers": {"<layer>": {...}}} for `moe_layers`. `source` names the file in errors.
+Result<ExpertPlan> PlanFromAssignmentJson(const nlohmann::json& j, const std::vector<int>& moe_layers,
+                                          int num_experts, int top_k, const std::string& source);
+Result<ExpertPlan> ReadPlanFile(const std::string& path);
+
+}  // namespace moedist

@@ -1,0 +1,330 @@
+#include "pipeline/partition_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "pipeline/captured_mass.h"
+
+namespace moedist {
+namespace {
+
+std::vector<int> NonOverlay(int E, const std::map<int, std::vector<int>>& overlay, int layer) {
+  std::vector<bool> in(E, false);
+  auto it = overlay.find(layer);
+  if (it != overlay.end()) {
+    for (int e : it->second) in[e] = true;
+  }
+  std::vector<int> rest;
+  for (int e = 0; e < E; ++e) {
+    if (!in[e]) rest.push_back(e);
+  }
+  return rest;
+}
+
+std::vector<int> GroupSizes(int n, int groups) {
+  std::vector<int> sizes(groups, n / groups);
+  for (int g = 0; g < n % groups; ++g) sizes[g] += 1;
+  return sizes;
+}
+
+// Builds a plan by cutting each layer's ordered non-overlay experts with `deal`, which maps
+// (position in order, count) -> group.
+template <typename Order, typename Deal>
+ExpertPlan BuildPlan(const GateProfile& p, int groups, const std::map<int, std::vector<int>>& overlay,
+                     const char* name, Order order, Deal deal) {
+  ExpertPlan plan;
+  plan.num_experts = p.num_experts;
+  plan.top_k = p.top_k;
+  plan.num_groups = groups;
+  plan.strategy = name;
+  for (int layer : p.moe_layers) {
+    LayerPlan lp;
+    lp.profiled = p.FindLayer(layer) != nullptr;
+    auto oit = overlay.find(layer);
+    if (oit != overlay.end()) lp.overlay = oit->second;
+    std::vector<int> rest = NonOverlay(p.num_experts, overlay, layer);
+    if (lp.profiled) order(*p.FindLayer(layer), rest);
+    lp.groups.assign(groups, {});
+    const int n = static_cast<int>(rest.size());
+    for (int i = 0; i < n; ++i) lp.groups[lp.profiled ? deal(i, n) : i * groups / n].push_back(rest[i]);
+    for (auto& g : lp.groups) std::sort(g.begin(), g.end());
+    plan.layers[layer] = std::move(lp);
+  }
+  return plan;
+}
+
+void KeepIdOrder(const LayerGateProfile&, std::vector<int>&) {}
+
+uint64_t SplitMix(uint64_t& s) {
+  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Per profiled layer, each prompt's routing distribution W[q][e] (mass / tokens).
+struct PromptMass {
+  std::vector<int> layers;                      // profiled MoE layers
+  std::vector<std::vector<double>> w;           // [layer slot][q * E + e]
+  std::vector<int> prompts;                     // prompts with tokens
+};
+
+PromptMass LoadPromptMass(const GateProfile& p) {
+  PromptMass pm;
+  const int E = p.num_experts;
+  for (size_t q = 0; q < p.prompts.size(); ++q) {
+    if (p.prompts[q].tokens > 0) pm.prompts.push_back(static_cast<int>(q));
+  }
+  for (const LayerGateProfile& l : p.layers) {
+    if (std::find(p.moe_layers.begin(), p.moe_layers.end(), l.layer) == p.moe_layers.end()) continue;
+    pm.layers.push_back(l.layer);
+    std::vector<double> w(p.prompts.size() * E, 0.0);
+    for (int q : pm.prompts) {
+      for (int e = 0; e < E; ++e) {
+        w[static_cast<size_t>(q) * E + e] = l.prompt_mass[static_cast<size_t>(q) * E + e] /
+                                            p.prompts[q].tokens;
+      }
+    }
+    pm.w.push_back(std::move(w));
+  }
+  return pm;
+}
+
+// Balanced assignment of `experts` to groups of `sizes` maximising Σ value[e][g]: greedy by
+// regret, then pairwise swaps until no swap gains.
+std::vector<std::vector<int>> AssignExperts(const std::vector<int>& experts,
+                                            const std::vector<int>& sizes,
+                                            const std::vector<std::vector<double>>& value) {
+  const int G = static_cast<int>(sizes.size());
+  std::vector<int> order(experts.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto regret = [&](int i) {
+    std::vector<double> v = value[i];
+    std::sort(v.begin(), v.end(), std::greater<>());
+    return G > 1 ? v[0] - v[1] : v[0];
+  };
+  std::vector<double> r(experts.size());
+  for (size_t i = 0; i < experts.size(); ++i) r[i] = regret(static_cast<int>(i));
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return r[a] > r[b]; });
+  std::vector<int> left = sizes, group_of(experts.size());
+  for (int i : order) {
+    int best = -1;
+    for (int g = 0; g < G; ++g) {
+      if (left[g] > 0 && (best < 0 || value[i][g] > value[i][best])) best = g;
+    }
+    group_of[i] = best;
+    left[best] -= 1;
+  }
+  for (int pass = 0; pass < 50; ++pass) {
+    bool improved = false;
+    for (size_t a = 0; a < experts.size(); ++a) {
+      for (size_t b = a + 1; b < experts.size(); ++b) {
+        const int ga = group_of[a], gb = group_of[b];
+        if (ga == gb) continue;
+        const double gain = value[a][gb] + value[b][ga] - value[a][ga] - value[b][gb];
+        if (gain > 1e-12) {
+          std::swap(group_of[a], group_of[b]);
+          improved = true;
+        }
+      }
+    }
+    if (!improved) break;
+  }
+  std::vector<std::vector<int>> groups(G);
+  for (size_t i = 0; i < experts.size(); ++i) groups[group_of[i]].push_back(experts[i]);
+  for (auto& g : groups) std::sort(g.begin(), g.end());
+  return groups;
+}
+
+// [prompt][group] share of the prompt's routing mass held by each group (overlay is on every
+// node, so it cancels and is left out).
+std::vector<std::vector<double>> PromptGroupMass(const GateProfile& p, const PromptMass& pm,
+                                                 const ExpertPlan& plan) {
+  const int E = p.num_experts, G = plan.num_groups;
+  std::vector<std::vector<double>> v(p.prompts.size(), std::vector<double>(G, 0.0));
+  for (int q : pm.prompts) {
+    for (size_t s = 0; s < pm.layers.size(); ++s) {
+      const LayerPlan& lp = plan.layers.at(pm.layers[s]);
+      for (int g = 0; g < G; ++g) {
+        for (int e : lp.groups[g]) v[q][g] += pm.w[s][static_cast<size_t>(q) * E + e];
+      }
+    }
+  }
+  return v;
+}
+
+// Each prompt to the group holding most of its mass.
+std::vector<int> AssignPrompts(const GateProfile& p, const PromptMass& pm, const ExpertPlan& plan) {
+  auto v = PromptGroupMass(p, pm, plan);
+  std::vector<int> assign(p.prompts.size(), -1);
+  for (int q : pm.prompts) {
+    assign[q] = static_cast<int>(std::max_element(v[q].begin(), v[q].end()) - v[q].begin());
+  }
+  return assign;
+}
+
+// A group no prompt chose would be optimised for nothing: move to it the prompt that loses
+// least by moving (its mass there minus its mass where it is).
+void FillEmptyGroups(const GateProfile& p, const PromptMass& pm, const ExpertPlan& plan,
+                     std::vector<int>& assign) {
+  const int G = plan.num_groups;
+  std::vector<std::vector<double>> v;
+  for (int g = 0; g < G; ++g) {
+    if (std::count(assign.begin(), assign.end(), g) > 0) continue;
+    if (v.empty()) v = PromptGroupMass(p, pm, plan);
+    int donor = -1;
+    double best = -1e300;
+    for (int q : pm.prompts) {
+      const int from = assign[q];
+      if (std::count(assign.begin(), assign.end(), from) < 2) continue;  // keep donors non-empty
+      const double d = v[q][g] - v[q][from];
+      if (d > best) {
+        best = d;
+        donor = q;
+      }
+    }
+    if (donor >= 0) assign[donor] = g;
+  }
+}
+
+// Given prompt groups, rebuilds every profiled layer's partition.
+void AssignAllLayers(const GateProfile& p, const PromptMass& pm, const std::vector<int>& assign,
+                     const std::map<int, std::vector<int>>& overlay, ExpertPlan& plan) {
+  const int E = p.num_experts, G = plan.num_groups;
+  for (size_t s = 0; s < pm.layers.size(); ++s) {
+    const int layer = pm.layers[s];
+    std::vector<int> rest = NonOverlay(E, overlay, layer);
+    std::vector<std::vector<double>> value(rest.size(), std::vector<double>(G, 0.0));
+    for (int q : pm.prompts) {
+      const int g = assign[q];
+      for (size_t i = 0; i < rest.size(); ++i) {
+        value[i][g] += pm.w[s][static_cast<size_t>(q) * E + rest[i]];
+      }
+    }
+    plan.layers[layer].groups = AssignExperts(rest, GroupSizes(static_cast<int>(rest.size()), G), value);
+  }
+}
+
+// k-means++ seeding then Lloyd iterations on the prompts' concatenated layer distributions.
+std::vector<int> KMeansPrompts(const GateProfile& p, const PromptMass& pm, int G, uint64_t seed) {
+  const int E = p.num_experts;
+  const size_t L = pm.layers.size(), D = L * E;
+  auto feature = [&](int q, size_t d) { return pm.w[d / E][static_cast<size_t>(q) * E + d % E]; };
+  auto dist = [&](int q, const std::vector<double>& c) {
+    double s = 0;
+    for (size_t d = 0; d < D; ++d) s += (feature(q, d) - c[d]) * (feature(q, d) - c[d]);
+    return s;
+  };
+  std::vector<std::vector<double>> centers;
+  uint64_t rng = seed;
+  auto add_center = [&](int q) {
+    std::vector<double> c(D);
+    for (size_t d = 0; d < D; ++d) c[d] = feature(q, d);
+    centers.push_back(std::move(c));
+  };
+  add_center(pm.prompts[SplitMix(rng) % pm.prompts.size()]);
+  while (static_cast<int>(centers.size()) < G) {
+    std::vector<double> d2;
+    double total = 0;
+    for (int q : pm.prompts) {
+      double best = 1e300;
+      for (const auto& c : centers) best = std::min(best, dist(q, c));
+      d2.push_back(best);
+      total += best;
+    }
+    double pick = total * (static_cast<double>(SplitMix(rng) >> 11) / 9007199254740992.0);
+    size_t i = 0;
+    for (; i + 1 < d2.size() && pick > d2[i]; ++i) pick -= d2[i];
+    add_center(pm.prompts[i]);
+  }
+  std::vector<int> assign(p.prompts.size(), -1);
+  for (int iter = 0; iter < 20; ++iter) {
+    bool changed = false;
+    for (int q : pm.prompts) {
+      int best = 0;
+      for (int g = 1; g < G; ++g) {
+        if (dist(q, centers[g]) < dist(q, centers[best])) best = g;
+      }
+      changed |= assign[q] != best;
+      assign[q] = best;
+    }
+    if (!changed) break;
+    for (int g = 0; g < G; ++g) {
+      std::vector<double> c(D, 0.0);
+      int n = 0;
+      for (int q : pm.prompts) {
+        if (assign[q] != g) continue;
+        for (size_t d = 0; d < D; ++d) c[d] += feature(q, d);
+        ++n;
+      }
+      if (n > 0) {
+        for (double& x : c) x /= n;
+        centers[g] = std::move(c);
+      }
+    }
+  }
+  return assign;
+}
+
+}  // namespace
+
+ExpertPlan ContiguousPlan(const GateProfile& p, int groups,
+                          const std::map<int, std::vector<int>>& overlay) {
+  return BuildPlan(p, groups, overlay, "contiguous", KeepIdOrder,
+                   [groups](int i, int n) { return static_cast<int>(static_cast<int64_t>(i) * groups / n); });
+}
+
+ExpertPlan ModuloPlan(const GateProfile& p, int groups,
+                      const std::map<int, std::vector<int>>& overlay) {
+  return BuildPlan(p, groups, overlay, "modulo", KeepIdOrder,
+                   [groups](int i, int) { return i % groups; });
+}
+
+ExpertPlan SnakePlan(const GateProfile& p, int groups,
+                     const std::map<int, std::vector<int>>& overlay) {
+  auto by_mass = [](const LayerGateProfile& l, std::vector<int>& rest) {
+    std::stable_sort(rest.begin(), rest.end(),
+                     [&](int a, int b) { return l.gate_mass[a] > l.gate_mass[b]; });
+  };
+  return BuildPlan(p, groups, overlay, "snake", by_mass, [groups](int i, int) {
+    const int round = i / groups, pos = i % groups;
+    return round % 2 == 0 ? pos : groups - 1 - pos;
+  });
+}
+
+ExpertPlan PlacementPlan(const GateProfile& p, int groups,
+                         const std::map<int, std::vector<int>>& overlay,
+                         const PlacementOptions& options) {
+  ExpertPlan base = ContiguousPlan(p, groups, overlay);
+  base.strategy = "placement";
+  const PromptMass pm = LoadPromptMass(p);
+  if (pm.prompts.empty() || pm.layers.empty() || groups == 1) return base;
+
+  std::vector<std::vector<int>> starts;
+  starts.push_back(AssignPrompts(p, pm, SnakePlan(p, groups, overlay)));
+  starts.push_back(AssignPrompts(p, pm, base));
+  for (int r = 0; r < options.restarts; ++r) {
+    starts.push_back(KMeansPrompts(p, pm, groups, options.seed + 7919 * r));
+  }
+  ExpertPlan best = base;
+  double best_score = -1;
+  for (std::vector<int> assign : starts) {
+    ExpertPlan plan = base;
+    for (int iter = 0; iter < options.max_iterations; ++iter) {
+      FillEmptyGroups(p, pm, plan, assign);
+      AssignAllLayers(p, pm, assign, overlay, plan);
+      std::vector<int> next = AssignPrompts(p, pm, plan);
+      if (next == assign) break;
+      assign = std::move(next);
+    }
+    const double score = SummariseCapture(p, plan).mean;
+    if (score > best_score + 1e-12) {
+      best_score = score;
+      best = std::move(plan);
+    }
+  }
+  return best;
+}
+
+}  // namespace moedist
