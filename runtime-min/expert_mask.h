@@ -1,0 +1,49 @@
+// ExpertMask: which routed experts each MoE layer may use (a node's group ∪ overlay).
+//
+// The router picks its top-k among the allowed experts exactly as the family's own router does
+// with the others at -inf (router.h). JSON forms (docs/runtime.md):
+//   {"allowed": [ids]}                       the same set for every MoE layer
+//   {"layers": {"<layer>": [ids], ...}}      per MoE layer; layers not listed allow every expert
+// A mask is refused, with the layer named, when an id is out of range or repeated, a layer key
+// is not a MoE layer, or a layer allows fewer experts than the router's top-k.
+// Thread safety: immutable after construction.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "formats/model_config.h"
+
+namespace moedist {
+
+class ExpertMask {
+ public:
+  // Every expert allowed in every layer.
+  ExpertMask() = default;
+
+  // Validates per-layer allowed lists (layer index → expert ids) against `config`.
+  static Result<ExpertMask> FromLayers(const ModelConfig& config,
+                                       const std::map<int, std::vector<int>>& layers,
+                                       std::string_view source);
+  static Result<ExpertMask> Parse(std::string_view json_text, std::string_view source,
+                                  const ModelConfig& config);
+  static Result<ExpertMask> Load(const std::string& path, const ModelConfig& config);
+
+  // [num_experts] flags (nonzero = allowed) for `layer`, or null when all are allowed.
+  const uint8_t* allowed(int layer) const {
+    if (layer < 0 || layer >= static_cast<int>(allowed_.size()) || allowed_[layer].empty()) {
+      return nullptr;
+    }
+    return allowed_[layer].data();
+  }
+  bool restricts_anything() const;
+
+ private:
+  std::vector<std::vector<uint8_t>> allowed_;  // [layer]; empty = all experts
+};
+
+}  // namespace moedist

@@ -1,0 +1,248 @@
+#include "runtime-min/model_weights.h"
+
+#include <string>
+
+#include "runtime-min/kernels.h"
+#include "runtime-min/matmul.h"
+
+namespace moedist {
+namespace {
+
+using Shape = std::vector<uint64_t>;
+
+std::string ShapeText(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// The spellings that differ between families.
+struct FamilyNames {
+  const char* ffn;         // the MoE / MLP block
+  const char* router;
+  const char* gate;        // expert projection names
+  const char* up;
+  const char* down;
+  const char* shared;      // shared expert block, or nullptr
+};
+
+FamilyNames NamesFor(const ModelConfig& c) {
+  switch (c.family) {
+    case Family::kMixtral: return {"block_sparse_moe", "gate", "w1", "w3", "w2", nullptr};
+    case Family::kQwen2Moe: return {"mlp", "gate", "gate_proj", "up_proj", "down_proj", "shared_expert"};
+    case Family::kDeepseekV3:
+      return {"mlp", "gate", "gate_proj", "up_proj", "down_proj", "shared_experts"};
+    case Family::kLlama4:
+      return {"feed_forward", "router", "gate_proj", "up_proj", "down_proj", "shared_expert"};
+    default: return {"mlp", "gate", "gate_proj", "up_proj", "down_proj", nullptr};
+  }
+}
+
+class Binder {
+ public:
+  explicit Binder(const Checkpoint& ckpt) : ckpt_(ckpt) {}
+
+  bool Has(const std::string& name) const { return ckpt_.Find(name) != nullptr; }
+
+  Result<const CheckpointTensor*> Get(const std::string& name, const Shape& shape) const {
+    const CheckpointTensor* t = ckpt_.Find(name);
+    if (!t) return Status::NotFound("{}: tensor \"{}\" not found", ckpt_.dir(), name);
+    if (!IsRuntimeWeightDType(t->dtype())) {
+      return Status::Unsupported("tensor \"{}\" has dtype {}; runtime-min computes with F32, "
+                                 "BF16 or F16 weights",
+                                 name, DTypeName(t->dtype()));
+    }
+    if (t->shape() != shape) {
+      return Status::Corruption("tensor \"{}\" has shape {}, expected {} from config.json", name,
+                                ShapeText(t->shape()), ShapeText(shape));
+    }
+    return t;
+  }
+
+  // A [out, in] nn.Linear weight.
+  Result<WeightMatrix> Matrix(const std::string& name, uint64_t out, uint64_t in) const {
+    ASSIGN_OR_RETURN(const CheckpointTensor* t, Get(name, {out, in}));
+    return WeightMatrix{t->bytes().data(), t->dtype(), static_cast<int64_t>(out),
+                        static_cast<int64_t>(in), false, static_cast<int64_t>(in)};
+  }
+
+  // "<base>.weight" plus "<base>.bias" when the checkpoint has one.
+  Result<Linear> LinearAt(const std::string& base, uint64_t out, uint64_t in) const {
+    Linear l;
+    ASSIGN_OR_RETURN(l.w, Matrix(base + ".weight", out, in));
+    if (Has(base + ".bias")) {
+      ASSIGN_OR_RETURN(l.bias, Vector(base + ".bias", out));
+    }
+    return l;
+  }
+
+  Result<std::vector<float>> Vector(const std::string& name, uint64_t n) const {
+    ASSIGN_OR_RETURN(const CheckpointTensor* t, Get(name, {n}));
+    std::vector<float> v(n);
+    ConvertToF32(t->bytes().data(), t->dtype(), static_cast<int64_t>(n), v.data());
+    return v;
+  }
+
+  Result<MlpWeights> Mlp(const std::string& base, const FamilyNames& nm, uint64_t h,
+                         uint64_t width) const {
+    MlpWeights m;
+    ASSIGN_OR_RETURN(m.gate, Matrix(base + "." + nm.gate + ".weight", width, h));
+    ASSIGN_OR_RETURN(m.up, Matrix(base + "." + nm.up + ".weight", width, h));
+    ASSIGN_OR_RETURN(m.down, Matrix(base + "." + nm.down + ".weight", h, width));
+    return m;
+  }
+
+ private:
+  const Checkpoint& ckpt_;
+};
+
+Status LoadGqa(const Binder& b, const ModelConfig& c, const std::string& p, AttentionWeights& a) {
+  const AttentionConfig& ac = c.attention;
+  const uint64_t h = c.hidden_size, q = uint64_t(ac.num_heads) * ac.head_dim,
+                 kv = uint64_t(ac.num_kv_heads) * ac.head_dim;
+  ASSIGN_OR_RETURN(a.q, b.LinearAt(p + "q_proj", q, h));
+  ASSIGN_OR_RETURN(a.k, b.LinearAt(p + "k_proj", kv, h));
+  ASSIGN_OR_RETURN(a.v, b.LinearAt(p + "v_proj", kv, h));
+  ASSIGN_OR_RETURN(a.o, b.LinearAt(p + "o_proj", h, q));
+  if (ac.qkv_bias && (a.q.bias.empty() || a.k.bias.empty() || a.v.bias.empty())) {
+    return Status::NotFound("{}: config says q/k/v have biases but {}q_proj.bias, k_proj.bias "
+                            "or v_proj.bias is missing", p, p);
+  }
+  if (ac.qk_norm == AttentionConfig::QkNorm::kPerHead) {
+    ASSIGN_OR_RETURN(a.q_norm, b.Vector(p + "q_norm.weight", ac.head_dim));
+    ASSIGN_OR_RETURN(a.k_norm, b.Vector(p + "k_norm.weight", ac.head_dim));
+  } else if (ac.qk_norm == AttentionConfig::QkNorm::kWhole) {
+    ASSIGN_OR_RETURN(a.q_norm, b.Vector(p + "q_norm.weight", q));
+    ASSIGN_OR_RETURN(a.k_norm, b.Vector(p + "k_norm.weight", kv));
+  }
+  return Status::Ok();
+}
+
+Status LoadMla(const Binder& b, const ModelConfig& c, const std::string& p, AttentionWeights& a) {
+  const AttentionConfig& ac = c.attention;
+  const uint64_t h = c.hidden_size, nh = ac.num_heads;
+  const uint64_t qk = ac.qk_nope_head_dim + ac.qk_rope_head_dim;
+  if (ac.q_lora_rank > 0) {
+    ASSIGN_OR_RETURN(a.q_a, b.LinearAt(p + "q_a_proj", ac.q_lora_rank, h));
+    ASSIGN_OR_RETURN(a.q_a_norm, b.Vector(p + "q_a_layernorm.weight", ac.q_lora_rank));
+    ASSIGN_OR_RETURN(a.q_b, b.LinearAt(p + "q_b_proj", nh * qk, ac.q_lora_rank));
+  } else {
+    ASSIGN_OR_RETURN(a.q, b.LinearAt(p + "q_proj", nh * qk, h));
+  }
+  ASSIGN_OR_RETURN(a.kv_a, b.LinearAt(p + "kv_a_proj_with_mqa",
+                                      ac.kv_lora_rank + ac.qk_rope_head_dim, h));
+  ASSIGN_OR_RETURN(a.kv_a_norm, b.Vector(p + "kv_a_layernorm.weight", ac.kv_lora_rank));
+  ASSIGN_OR_RETURN(a.kv_b, b.LinearAt(p + "kv_b_proj", nh * (ac.qk_nope_head_dim + ac.v_head_dim),
+                                      ac.kv_lora_rank));
+  ASSIGN_OR_RETURN(a.o, b.LinearAt(p + "o_proj", h, nh * ac.v_head_dim));
+  return Status::Ok();
+}
+
+// Packed experts: one tensor per projection with experts along axis 0. Each expert's gate / up
+// / down is a view; fused gate_up tensors are split into their two halves.
+Status LoadPackedExperts(const Binder& b, const ModelConfig& c, const std::string& p,
+                         MoeWeights& m) {
+  const uint64_t e = c.routing.num_experts, h = c.hidden_size, i = c.moe_intermediate_size;
+  const bool llama4 = c.expert_layout == ExpertLayout::kPackedLlama4;
+  // Llama-4: gate_up [E, H, 2I] (used as x @ W), down [E, I, H]. v5: gate_up [E, 2I, H], down
+  // [E, H, I] (nn.Linear layout).
+  ASSIGN_OR_RETURN(const CheckpointTensor* gu,
+                   b.Get(p + "experts.gate_up_proj", llama4 ? Shape{e, h, 2 * i} : Shape{e, 2 * i, h}));
+  ASSIGN_OR_RETURN(const CheckpointTensor* dn,
+                   b.Get(p + "experts.down_proj", llama4 ? Shape{e, i, h} : Shape{e, h, i}));
+  const int64_t eb = DTypeBits(gu->dtype()) / 8, db = DTypeBits(dn->dtype()) / 8;
+  const int64_t H = h, I = i;
+  m.experts.resize(e);
+  for (uint64_t x = 0; x < e; ++x) {
+    const uint8_t* g = gu->bytes().data() + x * 2 * H * I * eb;
+    const uint8_t* d = dn->bytes().data() + x * H * I * db;
+    MlpWeights& w = m.experts[x];
+    if (llama4) {
+      w.gate = {g, gu->dtype(), I, H, true, 2 * I};
+      w.up = {g + I * eb, gu->dtype(), I, H, true, 2 * I};
+      w.down = {d, dn->dtype(), H, I, true, H};
+    } else {
+      w.gate = {g, gu->dtype(), I, H, false, H};
+      w.up = {g + I * H * eb, gu->dtype(), I, H, false, H};
+      w.down = {d, dn->dtype(), H, I, false, I};
+    }
+  }
+  return Status::Ok();
+}
+
+Status LoadMoe(const Binder& b, const ModelConfig& c, const FamilyNames& nm, const std::string& p,
+               MoeWeights& m) {
+  const uint64_t h = c.hidden_size, e = c.routing.num_experts;
+  ASSIGN_OR_RETURN(m.router, b.LinearAt(p + nm.router, e, h));
+  if (c.routing.correction_bias) {
+    ASSIGN_OR_RETURN(m.score_bias, b.Vector(p + nm.router + ".e_score_correction_bias", e));
+  }
+  const bool packed = c.expert_layout == ExpertLayout::kPackedLlama4 ||
+                      c.expert_layout == ExpertLayout::kPackedFusedV5 ||
+                      b.Has(p + "experts.gate_up_proj");
+  if (packed) {
+    RETURN_IF_ERROR(LoadPackedExperts(b, c, p, m));
+  } else {
+    m.experts.resize(e);
+    for (uint64_t x = 0; x < e; ++x) {
+      ASSIGN_OR_RETURN(m.experts[x],
+                       b.Mlp(p + "experts." + std::to_string(x), nm, h, c.moe_intermediate_size));
+    }
+  }
+  if (c.routing.num_shared_experts > 0 && nm.shared) {
+    m.has_shared = true;
+    ASSIGN_OR_RETURN(m.shared, b.Mlp(p + nm.shared, nm, h, c.shared_intermediate_size));
+  }
+  if (c.routing.shared_expert_gate) {
+    ASSIGN_OR_RETURN(m.shared_gate, b.LinearAt(p + "shared_expert_gate", 1, h));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void ApplyLinear(const Linear& l, const float* x, int64_t n, float* y) {
+  MatMul(x, n, l.w, y);
+  if (l.bias.empty()) return;
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t o = 0; o < l.w.out; ++o) y[t * l.w.out + o] += l.bias[o];
+  }
+}
+
+Result<ModelWeights> LoadModelWeights(const Checkpoint& ckpt) {
+  const ModelConfig& c = ckpt.config();
+  const Binder b(ckpt);
+  const FamilyNames nm = NamesFor(c);
+  const uint64_t h = c.hidden_size, v = c.vocab_size;
+  const std::string base = c.weight_prefix + "model.";
+  ModelWeights w;
+  ASSIGN_OR_RETURN(w.embed, b.Matrix(base + "embed_tokens.weight", v, h));
+  ASSIGN_OR_RETURN(w.final_norm, b.Vector(base + "norm.weight", h));
+  if (c.tie_word_embeddings && !b.Has(c.weight_prefix + "lm_head.weight")) {
+    w.lm_head.w = w.embed;
+  } else {
+    ASSIGN_OR_RETURN(w.lm_head, b.LinearAt(c.weight_prefix + "lm_head", v, h));
+  }
+  w.layers.resize(c.num_layers);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const std::string p = base + "layers." + std::to_string(l) + ".";
+    LayerWeights& lw = w.layers[l];
+    ASSIGN_OR_RETURN(lw.attn_norm, b.Vector(p + "input_layernorm.weight", h));
+    ASSIGN_OR_RETURN(lw.ffn_norm, b.Vector(p + "post_attention_layernorm.weight", h));
+    if (c.attention.kind == AttentionKind::kMla) {
+      RETURN_IF_ERROR(LoadMla(b, c, p + "self_attn.", lw.attn));
+    } else {
+      RETURN_IF_ERROR(LoadGqa(b, c, p + "self_attn.", lw.attn));
+    }
+    lw.is_moe = c.is_moe_layer[l];
+    const std::string ffn = p + nm.ffn + ".";
+    if (lw.is_moe) {
+      RETURN_IF_ERROR(LoadMoe(b, c, nm, ffn, lw.moe));
+    } else {
+      ASSIGN_OR_RETURN(lw.dense, b.Mlp(p + nm.ffn, nm, h, c.intermediate_size));
+    }
+  }
+  return w;
+}
+
+}  // namespace moedist

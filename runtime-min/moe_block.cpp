@@ -1,0 +1,83 @@
+// The MoE block and the SwiGLU MLP it (and dense layers) are made of.
+#include <cstring>
+#include <vector>
+
+#include "runtime-min/feed_forward.h"
+#include "runtime-min/kernels.h"
+#include "runtime-min/matmul.h"
+
+namespace moedist {
+
+void MlpForward(const MlpWeights& w, const float* x, int n, Activations& act, float* out) {
+  const int64_t width = w.gate.out;
+  float* gate = Grow(act.gate, size_t(n) * width);
+  float* up = Grow(act.up, size_t(n) * width);
+  MatMul(x, n, w.gate, gate);
+  MatMul(x, n, w.up, up);
+  SiluMul(gate, up, int64_t(n) * width, gate);
+  MatMul(gate, n, w.down, out);
+}
+
+void MoeForward(const Model& m, int layer, const float* x, int n, int pos0,
+                const ExpertMask* mask, RoutingObserver* observer, Activations& act, float* out) {
+  const ModelConfig& c = m.config();
+  const MoeWeights& w = m.weights().layers[layer].moe;
+  const int ne = c.routing.num_experts, k = c.routing.top_k, hs = c.hidden_size;
+  RoutingResult& r = act.routing;
+  r.num_tokens = n;
+  r.num_experts = ne;
+  r.top_k = k;
+
+  // 1. router logits [n, E].
+  r.logits.resize(size_t(n) * ne);
+  ApplyLinear(w.router, x, n, r.logits.data());
+
+  // 2. top-k among the allowed experts, as the family's router does (router.h).
+  RouteTokens(c.routing, w.score_bias.empty() ? nullptr : w.score_bias.data(),
+              mask ? mask->allowed(layer) : nullptr, r);
+
+  // 3. hand the unmasked probabilities and the choice to the observer.
+  if (observer) {
+    observer->OnRouting({layer, pos0, n, ne, k, r.logits.data(), r.probs.data(),
+                         r.experts.data(), r.weights.data()});
+  }
+
+  // 4. routed experts, one expert at a time over the tokens that chose it, in expert order
+  //    (as HF accumulates). Llama-4 scales the expert's input by the weight, others its output.
+  std::vector<std::vector<int>> slots(ne);  // (token * k + j) entries per expert
+  for (int s = 0; s < n * k; ++s) slots[r.experts[s]].push_back(s);
+  const bool scale_input = c.routing.weight_scales_input;
+  std::memset(out, 0, sizeof(float) * size_t(n) * hs);
+  for (int e = 0; e < ne; ++e) {
+    const int rows = static_cast<int>(slots[e].size());
+    if (rows == 0) continue;
+    float* xs = Grow(act.rows_in, size_t(rows) * hs);
+    for (int i = 0; i < rows; ++i) {
+      const int s = slots[e][i], t = s / k;
+      const float scale = scale_input ? r.weights[s] : 1.0f;
+      for (int d = 0; d < hs; ++d) xs[size_t(i) * hs + d] = x[size_t(t) * hs + d] * scale;
+    }
+    float* ys = Grow(act.rows_out, size_t(rows) * hs);
+    MlpForward(w.experts[e], xs, rows, act, ys);
+    for (int i = 0; i < rows; ++i) {
+      const int s = slots[e][i], t = s / k;
+      Axpy(scale_input ? 1.0f : r.weights[s], ys + size_t(i) * hs, out + size_t(t) * hs, hs);
+    }
+  }
+
+  // 5. shared experts, always on (Qwen2-MoE: scaled by sigmoid(shared_expert_gate · x)).
+  if (w.has_shared) {
+    float* ys = Grow(act.rows_out, size_t(n) * hs);
+    MlpForward(w.shared, x, n, act, ys);
+    float* g = nullptr;
+    if (!w.shared_gate.w.empty()) {
+      g = Grow(act.shared_gate, n);
+      ApplyLinear(w.shared_gate, x, n, g);
+    }
+    for (int t = 0; t < n; ++t) {
+      Axpy(g ? Sigmoid(g[t]) : 1.0f, ys + size_t(t) * hs, out + size_t(t) * hs, hs);
+    }
+  }
+}
+
+}  // namespace moedist

@@ -1,0 +1,158 @@
+// `moedist inspect` run as a process: on every malformed checkpoint of the corpus
+// (tests/formats/malformed_checkpoint_testutil.h) it exits 3 (bad input) or 4 (missing file)
+// and its stderr names the file, tensor or field and the defect; on every good hf-tiny fixture
+// `--json` reports what config.json and the index say, with every tensor classified.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/formats/malformed_checkpoint_testutil.h"
+
+namespace moedist {
+namespace {
+
+namespace fs = std::filesystem;
+using corpus::DefectCase;
+using corpus::DefectStage;
+using corpus::ScopedTempDir;
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `moedist <args>` with stdout and stderr captured in files under `scratch`.
+CliResult RunMoedist(const std::string& args, const std::string& scratch) {
+  const std::string out = scratch + "/stdout", err = scratch + "/stderr";
+  const std::string cmd = "'" MOEDIST_EXE "' " + args + " >'" + out + "' 2>'" + err + "'";
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = Slurp(out);
+  r.err = Slurp(err);
+  return r;
+}
+
+class InspectMalformed : public ::testing::TestWithParam<DefectCase> {};
+
+INSTANTIATE_TEST_SUITE_P(Corpus, InspectMalformed, ::testing::ValuesIn(corpus::AllDefectCases()),
+                         [](const auto& info) { return info.param.name; });
+
+TEST_P(InspectMalformed, ExitCodeAndStderrNameTheDefect) {
+  const DefectCase& dc = GetParam();
+  ScopedTempDir tmp(dc.name);
+  ScopedTempDir scratch("cli-" + dc.name);
+  const std::string ckpt = tmp.path() + "/ckpt";
+  Status written = corpus::WriteMalformedCheckpoint(dc.defect, ckpt);
+  ASSERT_TRUE(written.ok()) << written.ToString();
+
+  CliResult r = RunMoedist("inspect '" + ckpt + "'", scratch.path());
+  EXPECT_EQ(r.exit_code, dc.exit_code) << r.err;
+  if (dc.stage == DefectStage::kAccepted) {
+    EXPECT_EQ(r.err, "");
+    EXPECT_NE(r.out.find("family        qwen3_moe"), std::string::npos) << r.out;
+    return;
+  }
+  EXPECT_EQ(r.err.rfind("moedist inspect: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(dc.reason), std::string::npos) << "stderr lacks \"" << dc.reason
+                                                      << "\":\n" << r.err;
+  for (const std::string& name : corpus::ExpectedNames(dc, ckpt)) {
+    EXPECT_NE(r.err.find(name), std::string::npos) << "stderr lacks \"" << name << "\":\n"
+                                                    << r.err;
+  }
+  if (dc.stage == DefectStage::kUnclassified) {
+    // The report is printed, and the unknown tensor is listed as an error before the refusal.
+    EXPECT_NE(r.err.find("error: unclassified tensor \"" + dc.names.at(0) + "\""),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find(ckpt), std::string::npos) << r.err;
+  } else {
+    EXPECT_EQ(r.out, "") << "nothing is reported for a refused checkpoint";
+  }
+}
+
+// Good fixtures: `inspect --json` counts equal config.json's and the index's, every tensor is
+// classified, and trunk + routed experts == total.
+class InspectFixture : public ::testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(HfTiny, InspectFixture,
+                         ::testing::Values("qwen3_moe", "qwen2_moe", "mixtral", "olmoe",
+                                           "deepseek_v3", "llama4"),
+                         [](const auto& info) { return info.param; });
+
+// The first of `keys` present in `config`.
+int FirstInt(const nlohmann::json& config, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    if (config.contains(k)) return config[k].get<int>();
+  }
+  ADD_FAILURE() << "config.json has none of the expected keys";
+  return -1;
+}
+
+TEST_P(InspectFixture, JsonCountsMatchConfigAndEveryTensorIsClassified) {
+  const std::string dir = corpus::FixtureDir(GetParam());
+  ScopedTempDir scratch("cli-" + GetParam());
+  CliResult r = RunMoedist("inspect --json '" + dir + "'", scratch.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  nlohmann::json report = nlohmann::json::parse(r.out);
+  nlohmann::json config = nlohmann::json::parse(Slurp(dir + "/config.json"));
+  nlohmann::json index = nlohmann::json::parse(Slurp(dir + "/model.safetensors.index.json"));
+
+  EXPECT_EQ(report["model_type"], config["model_type"]);
+  EXPECT_EQ(report["architecture"], config["architectures"][0]);
+  EXPECT_EQ(report["num_layers"], config["num_hidden_layers"]);
+  EXPECT_EQ(report["num_experts"],
+            FirstInt(config, {"num_experts", "num_local_experts", "n_routed_experts"}));
+  EXPECT_EQ(report["top_k"], config["num_experts_per_tok"]);
+  EXPECT_EQ(report["hidden_size"], config["hidden_size"]);
+  EXPECT_EQ(report["vocab_size"], config["vocab_size"]);
+  EXPECT_EQ(report["moe_intermediate_size"],
+            FirstInt(config, {"moe_intermediate_size", "intermediate_size"}));
+  EXPECT_EQ(report["attention"]["num_heads"], config["num_attention_heads"]);
+  EXPECT_EQ(report["attention"]["num_kv_heads"], config["num_key_value_heads"]);
+  EXPECT_EQ(report["layers"].size(), config["num_hidden_layers"].get<size_t>());
+  EXPECT_EQ(report["tensor_count"], index["weight_map"].size());
+  EXPECT_TRUE(report["unclassified"].empty()) << report["unclassified"].dump();
+
+  const uint64_t total = report["bytes"]["total"], trunk = report["bytes"]["trunk"],
+                 routed = report["bytes"]["routed_experts"];
+  EXPECT_GT(trunk, 0u);
+  EXPECT_GT(routed, 0u);
+  EXPECT_EQ(trunk + routed, total);
+  EXPECT_EQ(total, index["metadata"]["total_size"].get<uint64_t>());
+  uint64_t by_class = 0, layer_sum = 0, tensors = 0;
+  for (const auto& [cls, bytes] : report["bytes_by_class"].items()) by_class += bytes.get<uint64_t>();
+  for (const auto& [cls, n] : report["tensors_by_class"].items()) tensors += n.get<uint64_t>();
+  EXPECT_EQ(by_class, total);
+  EXPECT_EQ(tensors, index["weight_map"].size());
+  for (const auto& layer : report["layers"]) {
+    layer_sum += layer["routed_bytes"].get<uint64_t>();
+    if (!layer["moe"].get<bool>()) continue;
+    EXPECT_EQ(layer["expert_bytes"].size(), report["num_experts"].get<size_t>());
+  }
+  EXPECT_EQ(layer_sum, routed);
+}
+
+TEST(InspectCli, MissingDirectoryExitsFour) {
+  ScopedTempDir scratch("cli-missing");
+  CliResult r = RunMoedist("inspect '" + scratch.path() + "/nope'", scratch.path());
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find(scratch.path() + "/nope"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace moedist
