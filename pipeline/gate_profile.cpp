@@ -242,9 +242,8 @@ std::string RankingCsv(const GateProfile& p, int layer) {
   std::vector<int> order(p.num_experts);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return mass[a] > mass[b]; });
-  std::string out = fmt::format("# moedist gate-mass ranking, {} layer{}\n",
-                                layer >= 0 ? fmt::format("layer {}", layer) : "all profiled",
-                                layer >= 0 ? "" : "s");
+  std::string out = fmt::format("# moedist gate-mass ranking, {}\n",
+                                layer >= 0 ? fmt::format("layer {}", layer) : "all profiled layers");
   out += fmt::format("# family {}, {} experts, top-{}, {} tokens, {} prompts\n", p.family,
                      p.num_experts, p.top_k, p.tokens, p.prompts.size());
   out += "expert_id,gate_mass,mass_pct,selection_count\n";
