@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <set>
 
 #include "core/json_strict.h"
 #include "core/mapped_file.h"
@@ -150,6 +151,31 @@ TEST(Profiler, IdsOutsideTheVocabularyAreRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("prompt \"a\""), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("99999"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace moedist
+
+namespace moedist {
+namespace {
+
+// The shipped suites parse, cover the promised domains, and share no prompt text.
+TEST(ExampleSuites, ParseAndAreDisjoint) {
+  const fs::path dir = fs::path(MOEDIST_SOURCE_DIR) / "examples" / "calibration";
+  auto calib = ReadCalibrationSuite((dir / "calibration.jsonl").string());
+  auto eval = ReadCalibrationSuite((dir / "eval.jsonl").string());
+  ASSERT_TRUE(calib.ok()) << calib.status().ToString();
+  ASSERT_TRUE(eval.ok()) << eval.status().ToString();
+  std::set<std::string> domains, texts;
+  for (const auto& p : calib->prompts) {
+    domains.insert(p.domain);
+    texts.insert(p.text);
+  }
+  EXPECT_GE(domains.size(), 6u);
+  EXPECT_TRUE(domains.count("code-python") && domains.count("code-c") &&
+              domains.count("prose-english") && domains.count("numbers") &&
+              domains.count("lang-german"));
+  for (const auto& p : eval->prompts) EXPECT_FALSE(texts.count(p.text)) << p.id;
 }
 
 }  // namespace
