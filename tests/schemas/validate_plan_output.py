@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Runs `moedist profile` + `moedist plan` on an hf-tiny fixture with a pre-tokenized suite and
+validates plan.json against schemas/plan.schema.json with python-jsonschema; also checks the
+plan's partition invariants independently of moedist's own checks."""
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+import jsonschema
+
+exe, source_dir, shared_dir = sys.argv[1:4]
+schema = json.load(open(os.path.join(source_dir, "schemas", "plan.schema.json")))
+validator = jsonschema.Draft202012Validator(schema)
+ckpt = os.path.join(shared_dir, "fixtures", "hf-tiny", "olmoe")
+passed = failed = 0
+with tempfile.TemporaryDirectory() as tmp:
+    rng = random.Random(7)
+    with open(os.path.join(tmp, "suite.jsonl"), "w") as f:
+        for d in range(4):
+            for i in range(6):
+                ids = [d * 60 + rng.randrange(60) for _ in range(20)]
+                f.write(json.dumps({"id": f"d{d}-{i}", "domain": f"dom{d}", "ids": ids}) + "\n")
+    prof = os.path.join(tmp, "profile.json")
+    subprocess.run([exe, "profile", ckpt, "--suite", os.path.join(tmp, "suite.jsonl"),
+                    "--layers", "all", "-o", prof], check=True, capture_output=True)
+    for strategy in ["contiguous", "modulo", "snake", "placement"]:
+        plan_path = os.path.join(tmp, f"plan-{strategy}.json")
+        subprocess.run([exe, "plan", prof, "--groups", "2", "--overlay", "1", "--strategy",
+                        strategy, "--min-experts", "8", "-o", plan_path], check=True,
+                       capture_output=True)
+        plan = json.load(open(plan_path))
+        errors = [e.message for e in validator.iter_errors(plan)]
+        for layer, lp in plan["layers"].items():
+            seen = sorted(e for g in lp["groups"] for e in g) + lp["overlay"]
+            if sorted(seen) != list(range(plan["num_experts"])):
+                errors.append(f"layer {layer}: experts not covered exactly once")
+            sizes = [len(g) for g in lp["groups"]]
+            if max(sizes) - min(sizes) > 1:
+                errors.append(f"layer {layer}: unequal groups {sizes}")
+        for e in errors:
+            print(f"FAIL {strategy}: {e}")
+        failed += bool(errors)
+        passed += not errors
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
