@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs `moedist profile` + `moedist plan` on an hf-tiny fixture with a pre-tokenized suite and
-validates plan.json against schemas/plan.schema.json with python-jsonschema; also checks the
+validates profile.json and plan.json against schemas/{profile,plan}.schema.json with python-jsonschema; also checks the
 plan's partition invariants independently of moedist's own checks."""
 import json
 import os
@@ -26,6 +26,12 @@ with tempfile.TemporaryDirectory() as tmp:
     prof = os.path.join(tmp, "profile.json")
     subprocess.run([exe, "profile", ckpt, "--suite", os.path.join(tmp, "suite.jsonl"),
                     "--layers", "all", "-o", prof], check=True, capture_output=True)
+    profile_schema = json.load(open(os.path.join(source_dir, "schemas", "profile.schema.json")))
+    profile_errors = list(jsonschema.Draft202012Validator(profile_schema).iter_errors(json.load(open(prof))))
+    for e in profile_errors:
+        print(f"FAIL profile.json: {e.message} at {list(e.path)}")
+    failed += bool(profile_errors)
+    passed += not profile_errors
     for strategy in ["contiguous", "modulo", "snake", "placement"]:
         plan_path = os.path.join(tmp, f"plan-{strategy}.json")
         subprocess.run([exe, "plan", prof, "--groups", "2", "--overlay", "1", "--strategy",
