@@ -9,6 +9,12 @@ jobs=$(nproc)
 
 # @huggingface/gguf, the independent GGUF parser the gguf.npm_parser_check test runs (skipped when
 # the npm registry cannot be reached).
+if ! command -v npm >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null 2>&1 ||
+    echo "note: could not install nodejs/npm"
+fi
 if command -v npm >/dev/null; then
   npm ci --prefix tests/formats/gguf_npm --ignore-scripts --no-audit --no-fund >/dev/null 2>&1 ||
     echo "note: npm ci failed; the GGUF npm parser check will be skipped"
