@@ -25,12 +25,12 @@ struct TokenizeOptions {
 Result<std::vector<std::string>> ReadTexts(const std::string& path) {
   ASSIGN_OR_RETURN(std::string raw, ReadSmallFile(path, kMaxTextsFileBytes));
   ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonStrict(raw, path));
-  if (!j.is_array()) return Status::InvalidArgument("{}: expected a JSON array of strings", path);
+  if (!j.is_array()) return Status::Corruption("{}: expected a JSON array of strings", path);
   std::vector<std::string> texts;
   texts.reserve(j.size());
   for (size_t i = 0; i < j.size(); ++i) {
     if (!j[i].is_string()) {
-      return Status::InvalidArgument("{}: element {} is not a string", path, i);
+      return Status::Corruption("{}: element {} is not a string", path, i);
     }
     texts.push_back(j[i].get<std::string>());
   }
@@ -68,25 +68,23 @@ int RunTokenize(const TokenizeOptions& o) {
   return kExitOk;
 }
 
-Registrar registrar({"tokenize", 50,
-                     [](CLI::App& sub) -> std::function<int()> {
-                       auto o = std::make_shared<TokenizeOptions>();
-                       sub.add_option("--tokenizer", o->tokenizer_path,
-                                      "Hugging Face tokenizer.json")
-                           ->required();
-                       auto* text = sub.add_option("--text", o->text, "one text to tokenize");
-                       auto* texts = sub.add_option("--texts", o->texts_path,
-                                                    "JSON file holding an array of texts");
-                       text->excludes(texts);
-                       sub.add_flag("--json", o->json,
-                                    "print a JSON array of id arrays, one per text");
-                       return [o, text] {
-                         o->has_text = text->count() > 0;
-                         return RunTokenize(*o);
-                       };
-                     },
-                     "token ids of texts, as Hugging Face tokenizers encode them without "
-                     "special tokens"});
+Registrar registrar(
+    {"tokenize", 50,
+     [](CLI::App& sub) -> std::function<int()> {
+       auto o = std::make_shared<TokenizeOptions>();
+       sub.add_option("--tokenizer", o->tokenizer_path, "Hugging Face tokenizer.json")->required();
+       auto* text = sub.add_option("--text", o->text, "one text to tokenize");
+       auto* texts =
+           sub.add_option("--texts", o->texts_path, "JSON file holding an array of texts");
+       text->excludes(texts);
+       sub.add_flag("--json", o->json, "print a JSON array of id arrays, one per text");
+       return [o, text] {
+         o->has_text = text->count() > 0;
+         return RunTokenize(*o);
+       };
+     },
+     "token ids of texts, as Hugging Face tokenizers encode them without "
+     "special tokens"});
 
 }  // namespace
 }  // namespace moedist::cli

@@ -5,12 +5,19 @@
 // shard the index names exists and parses strictly, every indexed tensor is in the shard the
 // index says, no tensor is in two shards, no shard holds a tensor the index does not list, and
 // shard names cannot leave the directory. Shards are mmapped; tensor bytes are views.
+//
+// Node bundles of a moedist release (docs/formats/bundle.md) use an extension of the index:
+// shards in sibling bundle directories ("../trunk/model-00001-of-00003.safetensors"), tensors
+// exposed under another name than the one inside their shard ("moedist_aliases"), and tensors
+// assembled from byte ranges of others ("moedist_stacks", packed experts). It is accepted only
+// when the caller opts in with CheckpointOpenOptions::release_root; the default Open refuses it.
 // Thread safety: immutable after Open().
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,9 +39,53 @@ struct CheckpointTensor {
   uint64_t num_bytes() const { return info->num_bytes(); }
 };
 
+// One byte range of a tensor inside a shard: a piece of a stacked tensor.
+struct CheckpointStackPart {
+  std::string shard;   // as the index spells it ("../group-0/model-00001-of-00001.safetensors")
+  std::string tensor;  // name inside that shard
+  uint64_t begin = 0;  // byte range within the tensor's data
+  uint64_t end = 0;
+};
+
+// A tensor the node index assembles from parts, in order (node-index extension).
+struct CheckpointStack {
+  DType dtype = DType::kU8;
+  std::vector<uint64_t> shape;
+  std::vector<CheckpointStackPart> parts;
+  std::map<std::string, std::string> metadata;  // copied into the assembled shard's __metadata__
+};
+
+// The parsed model.safetensors.index.json: which tensors each shard holds.
+struct CheckpointIndex {
+  std::map<std::string, std::vector<std::string>> tensors_by_shard;
+  std::optional<uint64_t> total_size;  // metadata.total_size, when present and non-negative
+  // Node-index extension; only ParseNodeCheckpointIndex fills these.
+  std::map<std::string, std::string> aliases;     // exposed name -> name inside its shard
+  std::map<std::string, CheckpointStack> stacks;  // exposed name -> assembled tensor
+};
+
+// Parses index text (a JSON object with a non-empty "weight_map" of tensor -> plain shard file
+// name). `source` names the index in errors. Exposed for the fuzz target. An index that uses
+// the node-index extension is refused, naming the key.
+Result<CheckpointIndex> ParseCheckpointIndex(std::string_view text, const std::string& source);
+
+// Parses a node bundle's index: as ParseCheckpointIndex, but a shard may also be spelled
+// "../<bundle>/<file>" (both single plain components), and "moedist_aliases" / "moedist_stacks"
+// are read (docs/formats/bundle.md). "weight_map" may be empty when every tensor is stacked.
+Result<CheckpointIndex> ParseNodeCheckpointIndex(std::string_view text, const std::string& source);
+
+struct CheckpointOpenOptions {
+  // Empty: strict (plain shard names in `dir`, no extension). Otherwise `dir` is a node bundle
+  // strictly inside this release directory: the node-index extension is accepted, every shard
+  // must resolve inside release_root, and symlinks (shard files, bundle directories) are refused.
+  std::string release_root;
+};
+
 class Checkpoint {
  public:
   static Result<std::unique_ptr<Checkpoint>> Open(const std::string& dir);
+  static Result<std::unique_ptr<Checkpoint>> Open(const std::string& dir,
+                                                  const CheckpointOpenOptions& options);
 
   const std::string& dir() const { return dir_; }
   const ModelConfig& config() const { return config_; }
@@ -51,6 +102,9 @@ class Checkpoint {
   Checkpoint() = default;
   Status LoadShards(const std::map<std::string, std::vector<std::string>>* index_by_shard,
                     const std::vector<std::string>& shard_names);
+  // The node-index form: only the tensors the index names are exposed (docs/formats/bundle.md).
+  Status LoadNodeShards(const CheckpointIndex& index, const std::string& index_path,
+                        const std::string& release_root);
 
   std::string dir_;
   ModelConfig config_;

@@ -32,6 +32,11 @@ class FieldReader {
       return Status::Corruption("{}: field \"{}\" is {}, expected an integer", source_, key,
                                 v.dump());
     }
+    // Unsigned literals above INT64_MAX would wrap in get<int64_t>(); report them as written.
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(max)) {
+      return Status::Corruption("{}: field \"{}\" is {}, expected {}..{}", source_, key,
+                                v.get<uint64_t>(), min, max);
+    }
     int64_t x = v.get<int64_t>();
     if (x < min || x > max) {
       return Status::Corruption("{}: field \"{}\" is {}, expected {}..{}", source_, key, x, min,
@@ -74,8 +79,8 @@ class FieldReader {
     if (!Has(key)) return out;
     const auto& v = obj_[key];
     if (!v.is_array()) {
-      return Status::Corruption("{}: field \"{}\" is {}, expected a list of integers", source_,
-                                key, v.dump());
+      return Status::Corruption("{}: field \"{}\" is {}, expected a list of integers", source_, key,
+                                v.dump());
     }
     for (const auto& e : v) {
       if (!e.is_number_integer() || e.get<int64_t>() < min || e.get<int64_t>() > max) {
@@ -125,10 +130,11 @@ Result<Family> FamilyFromModelType(const std::string& model_type, const std::str
   }
   if (model_type == "llama4_text" || model_type == "llama4") return Family::kLlama4;
   if (model_type == "gpt_oss") return Family::kGptOss;
-  return Status::Unsupported("{}: model_type \"{}\" is not a supported MoE family (qwen3_moe, "
-                             "qwen2_moe, mixtral, olmoe, deepseek_v2, deepseek_v3, kimi_k2, "
-                             "llama4, llama4_text, gpt_oss)",
-                             source, model_type);
+  return Status::Unsupported(
+      "{}: model_type \"{}\" is not a supported MoE family (qwen3_moe, "
+      "qwen2_moe, mixtral, olmoe, deepseek_v2, deepseek_v3, kimi_k2, "
+      "llama4, llama4_text, gpt_oss)",
+      source, model_type);
 }
 
 // Fields every family shares.
@@ -183,7 +189,15 @@ Status ReadDeepseek(const FieldReader& r, ModelConfig& c) {
   ASSIGN_OR_RETURN(rt.num_shared_experts, r.IntOr("n_shared_experts", 0, 0, kMaxExperts));
   ASSIGN_OR_RETURN(c.intermediate_size, r.Int("intermediate_size", 1, kMaxWidth));
   ASSIGN_OR_RETURN(c.moe_intermediate_size, r.Int("moe_intermediate_size", 1, kMaxWidth));
-  c.shared_intermediate_size = c.moe_intermediate_size * rt.num_shared_experts;
+  // In 64 bits: both factors are bounded, their int product is not.
+  const int64_t shared_width = int64_t{c.moe_intermediate_size} * rt.num_shared_experts;
+  if (shared_width > kMaxWidth) {
+    return Status::Corruption(
+        "config.json: n_shared_experts {} × moe_intermediate_size {} = {} "
+        "exceeds {}",
+        rt.num_shared_experts, c.moe_intermediate_size, shared_width, kMaxWidth);
+  }
+  c.shared_intermediate_size = static_cast<int>(shared_width);
   ASSIGN_OR_RETURN(int first_dense, r.IntOr("first_k_dense_replace", 0, 0, c.num_layers));
   ASSIGN_OR_RETURN(int freq, r.IntOr("moe_layer_freq", 1, 1, kMaxLayers));
   c.is_moe_layer.assign(c.num_layers, false);
@@ -201,9 +215,10 @@ Status ReadDeepseek(const FieldReader& r, ModelConfig& c) {
   ASSIGN_OR_RETURN(rt.topk_method, r.String("topk_method", v2 ? "greedy" : "noaux_tc"));
   if (rt.topk_method != "greedy" && rt.topk_method != "group_limited_greedy" &&
       rt.topk_method != "noaux_tc") {
-    return Status::Unsupported("config.json: topk_method \"{}\" (expected greedy, "
-                               "group_limited_greedy or noaux_tc)",
-                               rt.topk_method);
+    return Status::Unsupported(
+        "config.json: topk_method \"{}\" (expected greedy, "
+        "group_limited_greedy or noaux_tc)",
+        rt.topk_method);
   }
   rt.correction_bias = rt.topk_method == "noaux_tc";
   ASSIGN_OR_RETURN(rt.n_group, r.IntOr("n_group", 1, 1, kMaxExperts));
@@ -238,9 +253,10 @@ Status ReadLlama4(const FieldReader& r, ModelConfig& c) {
     for (int l : moe_layers) c.is_moe_layer[l] = true;
     for (int i = 0; i < c.num_layers; ++i) {
       if (c.is_moe_layer[i] != ((i + 1) % step == 0)) {
-        return Status::Corruption("config.json: \"moe_layers\" disagrees with "
-                                  "\"interleave_moe_layer_step\" {} at layer {}",
-                                  step, i);
+        return Status::Corruption(
+            "config.json: \"moe_layers\" disagrees with "
+            "\"interleave_moe_layer_step\" {} at layer {}",
+            step, i);
       }
     }
   } else {
@@ -250,9 +266,10 @@ Status ReadLlama4(const FieldReader& r, ModelConfig& c) {
   c.attention.rope_layers.assign(c.num_layers, true);
   if (!no_rope.empty()) {
     if (static_cast<int>(no_rope.size()) != c.num_layers) {
-      return Status::Corruption("config.json: \"no_rope_layers\" has {} entries, expected {} "
-                                "(num_hidden_layers)",
-                                no_rope.size(), c.num_layers);
+      return Status::Corruption(
+          "config.json: \"no_rope_layers\" has {} entries, expected {} "
+          "(num_hidden_layers)",
+          no_rope.size(), c.num_layers);
     }
     for (int i = 0; i < c.num_layers; ++i) c.attention.rope_layers[i] = no_rope[i] != 0;
   }
@@ -264,13 +281,15 @@ Status ReadLlama4(const FieldReader& r, ModelConfig& c) {
 
 Status ReadGptOss(const FieldReader& r, ModelConfig& c) {
   RoutingConfig& rt = c.routing;
-  ASSIGN_OR_RETURN(rt.num_experts, r.AgreedInt({"num_local_experts", "num_experts"}, 1, kMaxExperts));
+  ASSIGN_OR_RETURN(rt.num_experts,
+                   r.AgreedInt({"num_local_experts", "num_experts"}, 1, kMaxExperts));
   if (r.Has("experts_per_token")) {
     ASSIGN_OR_RETURN(int k, r.Int("experts_per_token", 1, kMaxExperts));
     if (k != rt.top_k) {
-      return Status::Corruption("config.json: \"experts_per_token\" = {} but "
-                                "\"num_experts_per_tok\" = {}",
-                                k, rt.top_k);
+      return Status::Corruption(
+          "config.json: \"experts_per_token\" = {} but "
+          "\"num_experts_per_tok\" = {}",
+          k, rt.top_k);
     }
   }
   ASSIGN_OR_RETURN(c.moe_intermediate_size, r.Int("intermediate_size", 1, kMaxWidth));
@@ -290,9 +309,10 @@ Status CheckConsistency(const ModelConfig& c, const std::string& source) {
                               rt.top_k, rt.num_experts);
   }
   if (c.attention.num_heads % c.attention.num_kv_heads != 0) {
-    return Status::Corruption("{}: num_attention_heads {} is not a multiple of "
-                              "num_key_value_heads {}",
-                              source, c.attention.num_heads, c.attention.num_kv_heads);
+    return Status::Corruption(
+        "{}: num_attention_heads {} is not a multiple of "
+        "num_key_value_heads {}",
+        source, c.attention.num_heads, c.attention.num_kv_heads);
   }
   if (rt.num_experts % rt.n_group != 0) {
     return Status::Corruption("{}: n_group {} does not divide the {} routed experts", source,

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 
+#include "quant/half_float.h"
+
 namespace moedist {
 namespace {
 
@@ -53,7 +55,7 @@ __attribute__((target("avx2"))) void Bf16ToF32Avx2(const uint8_t* src, int64_t n
   for (; i < n; ++i) {
     uint16_t b;
     std::memcpy(&b, src + 2 * i, 2);
-    dst[i] = Bf16ToF32(b);
+    dst[i] = BF16ToF32(b);
   }
 }
 
@@ -76,37 +78,6 @@ bool IsRuntimeWeightDType(DType dtype) {
   return dtype == DType::kF32 || dtype == DType::kBF16 || dtype == DType::kF16;
 }
 
-float Bf16ToF32(uint16_t bits) {
-  uint32_t w = static_cast<uint32_t>(bits) << 16;
-  float f;
-  std::memcpy(&f, &w, 4);
-  return f;
-}
-
-float F16ToF32(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1F;
-  uint32_t mant = h & 0x3FF;
-  uint32_t bits;
-  if (exp == 0x1F) {
-    bits = sign | 0x7F800000u | (mant << 13);  // inf / nan
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (mant << 13);
-  } else if (mant == 0) {
-    bits = sign;
-  } else {  // subnormal: renormalise
-    exp = 113;
-    while ((mant & 0x400) == 0) {
-      mant <<= 1;
-      --exp;
-    }
-    bits = sign | (exp << 23) | ((mant & 0x3FF) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 void ConvertToF32(const uint8_t* src, DType dtype, int64_t n, float* dst) {
   switch (dtype) {
     case DType::kF32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); return;
@@ -115,7 +86,7 @@ void ConvertToF32(const uint8_t* src, DType dtype, int64_t n, float* dst) {
       for (int64_t i = 0; i < n; ++i) {
         uint16_t b;
         std::memcpy(&b, src + 2 * i, 2);
-        dst[i] = Bf16ToF32(b);
+        dst[i] = BF16ToF32(b);
       }
       return;
     case DType::kF16:
@@ -175,7 +146,9 @@ void SoftmaxInPlace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+float Sigmoid(float x) {
+  return 1.0f / (1.0f + std::exp(-x));
+}
 
 void SiluMul(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];

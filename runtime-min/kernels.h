@@ -13,10 +13,9 @@ namespace moedist {
 
 // True for the weight dtypes runtime-min computes with (F32, BF16, F16).
 bool IsRuntimeWeightDType(DType dtype);
-// dst[0..n) = src[0..n) widened to f32. `src` need not be aligned.
+// dst[0..n) = src[0..n) widened to f32 (exact). `src` need not be aligned. Scalar values:
+// quant/half_float.h.
 void ConvertToF32(const uint8_t* src, DType dtype, int64_t n, float* dst);
-float Bf16ToF32(uint16_t bits);
-float F16ToF32(uint16_t bits);
 
 float Dot(const float* a, const float* b, int64_t n);
 // y += a * x

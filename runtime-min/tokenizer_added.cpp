@@ -7,7 +7,9 @@ namespace moedist {
 
 namespace {
 
-uint64_t EdgeKey(int node, uint8_t byte) { return (static_cast<uint64_t>(node) << 8) | byte; }
+uint64_t EdgeKey(int node, uint8_t byte) {
+  return (static_cast<uint64_t>(node) << 8) | byte;
+}
 
 // Regex \w as Rust's regex crate reads it, near enough: letters, marks, digits, connectors.
 bool IsWordChar(char32_t c) {
@@ -78,8 +80,8 @@ void AddedTokenMatcher::Split(std::string_view text, const std::vector<AddedToke
     if (t.single_word) {
       char32_t after = 0;
       const bool word_before = start > 0 && IsWordChar(CodePointBefore(text, start));
-      const bool word_after = stop < text.size() && unicode::DecodeUtf8At(text, stop, &after) &&
-                              IsWordChar(after);
+      const bool word_after =
+          stop < text.size() && unicode::DecodeUtf8At(text, stop, &after) && IsWordChar(after);
       if (word_before || word_after) {  // not a whole word: not a match (search goes on after)
         i = stop;
         continue;

@@ -1,8 +1,8 @@
 #include "runtime-min/tokenizer_bpe.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "runtime-min/tokenizer_bytelevel.h"
 #include "runtime-min/tokenizer_pattern.h"
@@ -239,8 +239,7 @@ void BpeModel::MergeSymbols(BpeScratch* s) const {
   }
 }
 
-void BpeModel::EmitSymbols(std::string_view piece, BpeScratch* s,
-                           std::vector<int32_t>* ids) const {
+void BpeModel::EmitSymbols(std::string_view piece, BpeScratch* s, std::vector<int32_t>* ids) const {
   bool last_was_unk = false;
   for (int32_t i = 0; i >= 0; i = s->symbols[i].next) {  // symbol 0 is always the head
     const BpeScratch::Symbol& sym = s->symbols[i];
@@ -250,12 +249,12 @@ void BpeModel::EmitSymbols(std::string_view piece, BpeScratch* s,
       continue;
     }
     // An unknown character: its bytes as <0xNN> tokens, else <unk>, else nothing (as HF).
-    const std::string_view text =
-        byte_level_ ? ByteToUnicodeUtf8(static_cast<uint8_t>(piece[sym.begin]))
-                    : piece.substr(sym.begin, sym.end - sym.begin);
-    if (byte_fallback_ &&
-        std::all_of(text.begin(), text.end(),
-                    [&](char c) { return byte_fallback_ids_[static_cast<uint8_t>(c)] >= 0; })) {
+    const std::string_view text = byte_level_
+                                      ? ByteToUnicodeUtf8(static_cast<uint8_t>(piece[sym.begin]))
+                                      : piece.substr(sym.begin, sym.end - sym.begin);
+    if (byte_fallback_ && std::all_of(text.begin(), text.end(), [&](char c) {
+          return byte_fallback_ids_[static_cast<uint8_t>(c)] >= 0;
+        })) {
       for (char c : text) ids->push_back(byte_fallback_ids_[static_cast<uint8_t>(c)]);
       last_was_unk = false;
       continue;
@@ -304,8 +303,7 @@ bool BpeModel::CanJoin(std::string_view word, size_t left_begin, size_t right_be
   return adjacent_chars_.Find(a, b) != nullptr;
 }
 
-void BpeModel::EncodePiece(std::string_view piece, BpeScratch* s,
-                           std::vector<int32_t>* ids) const {
+void BpeModel::EncodePiece(std::string_view piece, BpeScratch* s, std::vector<int32_t>* ids) const {
   const bool cacheable = piece.size() <= kMaxCachedWordBytes;
   if (cacheable) {
     auto it = s->cache.find(piece);

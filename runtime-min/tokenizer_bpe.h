@@ -21,13 +21,12 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "runtime-min/tokenizer_json.h"
@@ -47,9 +46,9 @@ using TokenIdMap = std::unordered_map<std::string, int32_t, TransparentStringHas
 // recent words (text is Zipfian, so most words repeat).
 struct BpeScratch {
   struct Symbol {
-    int32_t id;          // -1: the character is not in the vocabulary
-    int32_t prev, next;  // linked list over live symbols; -1 at the ends
-    uint32_t begin, end; // bytes of the word this symbol covers
+    int32_t id;           // -1: the character is not in the vocabulary
+    int32_t prev, next;   // linked list over live symbols; -1 at the ends
+    uint32_t begin, end;  // bytes of the word this symbol covers
   };
   // A possible merge of the symbol at `pos` with its right neighbour, packed as rank << 32 |
   // pos so that the smallest integer is the next merge (lowest rank, then leftmost).
@@ -102,14 +101,15 @@ class BpeModel {
   Status LoadVocab(const nlohmann::json& vocab, const JsonPath& at);
   Status LoadMerges(const nlohmann::json& merges, const JsonPath& at);
   void LoadAdjacentPairs();
-  bool CanJoin(std::string_view word, size_t left_begin, size_t right_begin, size_t right_end) const;
+  bool CanJoin(std::string_view word, size_t left_begin, size_t right_begin,
+               size_t right_end) const;
   void EncodePiece(std::string_view piece, BpeScratch* s, std::vector<int32_t>* ids) const;
   void MergeSymbols(BpeScratch* s) const;
   void EmitSymbols(std::string_view piece, BpeScratch* s, std::vector<int32_t>* ids) const;
   const MergeTarget* FindMerge(int32_t left, int32_t right) const {
-    return left < 0 || right < 0 ? nullptr
-                                 : merges_.Find(static_cast<uint32_t>(left),
-                                                static_cast<uint32_t>(right));
+    return left < 0 || right < 0
+               ? nullptr
+               : merges_.Find(static_cast<uint32_t>(left), static_cast<uint32_t>(right));
   }
   int32_t LookUpChar(std::string_view utf8) const;
 

@@ -33,10 +33,16 @@ const ByteTable& Table() {
 
 }  // namespace
 
-char32_t ByteToUnicode(uint8_t byte) { return Table().to_unicode[byte]; }
+char32_t ByteToUnicode(uint8_t byte) {
+  return Table().to_unicode[byte];
+}
 
-std::string_view ByteToUnicodeUtf8(uint8_t byte) { return Table().to_utf8[byte]; }
+std::string_view ByteToUnicodeUtf8(uint8_t byte) {
+  return Table().to_utf8[byte];
+}
 
-int UnicodeToByte(char32_t c) { return c < 512 ? Table().from_unicode[c] : -1; }
+int UnicodeToByte(char32_t c) {
+  return c < 512 ? Table().from_unicode[c] : -1;
+}
 
 }  // namespace moedist

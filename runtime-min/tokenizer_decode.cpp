@@ -81,8 +81,7 @@ Tokens DecodeStrip(const Tokens& tokens, char32_t c, size_t start, size_t stop) 
 
 }  // namespace
 
-Status TokenDecoder::AddStep(const nlohmann::json& config, const JsonPath& at,
-                             TokenDecoder* out) {
+Status TokenDecoder::AddStep(const nlohmann::json& config, const JsonPath& at, TokenDecoder* out) {
   if (!config.is_object()) {
     return Status::Corruption("{}: expected an object, found {}", at.ToString(),
                               JsonTypeName(config));
@@ -131,9 +130,10 @@ Status TokenDecoder::AddStep(const nlohmann::json& config, const JsonPath& at,
     step.strip_start = static_cast<size_t>(start);
     step.strip_stop = static_cast<size_t>(stop);
   } else {
-    return Status::Unsupported("{}: decoder type \"{}\" is not supported (supported: ByteLevel, "
-                               "Replace, ByteFallback, Fuse, Strip, Sequence)",
-                               at.Key("type").ToString(), type);
+    return Status::Unsupported(
+        "{}: decoder type \"{}\" is not supported (supported: ByteLevel, "
+        "Replace, ByteFallback, Fuse, Strip, Sequence)",
+        at.Key("type").ToString(), type);
   }
   out->steps_.push_back(std::move(step));
   return Status::Ok();

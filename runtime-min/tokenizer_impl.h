@@ -22,7 +22,7 @@ struct Tokenizer::Impl {
   TokenDecoder decoder;
   std::vector<AddedToken> added;
   std::unordered_map<int32_t, size_t> added_by_id;  // id -> index into `added`
-  AddedTokenMatcher raw_matcher;         // tokens with normalized == false
+  AddedTokenMatcher raw_matcher;                    // tokens with normalized == false
   AddedTokenMatcher normalized_matcher;  // tokens with normalized == true, normalized content
   int32_t vocab_size = 0;
 };

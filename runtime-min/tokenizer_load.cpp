@@ -85,12 +85,12 @@ Result<Tokenizer> Tokenizer::FromJsonText(std::string_view json_text, std::strin
     return Status::Unsupported("{}: model type \"{}\" is not supported (supported: BPE)",
                                at.Key("model").Key("type").ToString(), type);
   }
-  ASSIGN_OR_RETURN(impl->normalizer, Normalizer::FromJson(MemberOrNull(root, "normalizer"),
-                                                          at.Key("normalizer")));
+  ASSIGN_OR_RETURN(impl->normalizer,
+                   Normalizer::FromJson(MemberOrNull(root, "normalizer"), at.Key("normalizer")));
   ASSIGN_OR_RETURN(impl->pre_tokenizer, PreTokenizer::FromJson(MemberOrNull(root, "pre_tokenizer"),
                                                                at.Key("pre_tokenizer")));
-  ASSIGN_OR_RETURN(impl->model, BpeModel::FromJson(*model, impl->pre_tokenizer.byte_level(),
-                                                   at.Key("model")));
+  ASSIGN_OR_RETURN(impl->model,
+                   BpeModel::FromJson(*model, impl->pre_tokenizer.byte_level(), at.Key("model")));
   impl->vocab_size = impl->model.id_limit();
   ASSIGN_OR_RETURN(impl->decoder,
                    TokenDecoder::FromJson(MemberOrNull(root, "decoder"), at.Key("decoder")));

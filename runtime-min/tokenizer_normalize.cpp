@@ -61,9 +61,10 @@ Status Normalizer::AddStep(const nlohmann::json& config, const JsonPath& at, Nor
     ASSIGN_OR_RETURN(step.strip_left, OptionalBool(config, "strip_left", false, at));
     ASSIGN_OR_RETURN(step.strip_right, OptionalBool(config, "strip_right", false, at));
   } else {
-    return Status::Unsupported("{}: normalizer type \"{}\" is not supported (supported: NFC, "
-                               "Prepend, Replace, Strip, Sequence)",
-                               at.Key("type").ToString(), type);
+    return Status::Unsupported(
+        "{}: normalizer type \"{}\" is not supported (supported: NFC, "
+        "Prepend, Replace, Strip, Sequence)",
+        at.Key("type").ToString(), type);
   }
   for (const std::string* s : {&step.text}) {
     if (unicode::FindInvalidUtf8(*s) != std::string_view::npos) {

@@ -6,12 +6,11 @@
 // Thread safety: immutable after FromJson().
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "runtime-min/tokenizer_json.h"

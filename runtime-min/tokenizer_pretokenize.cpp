@@ -62,7 +62,11 @@ Status PreTokenizer::AddStep(const nlohmann::json& config, const JsonPath& at, b
     return Status::Corruption("{}: expected an object, found {}", at.ToString(),
                               JsonTypeName(config));
   }
-  ASSIGN_OR_RETURN(std::string type, RequireString(config, "type", at));
+  // A reference into the Result rather than ASSIGN_OR_RETURN: GCC 12 warns, wrongly, that the
+  // moved-out string may be uninitialized here.
+  const Result<std::string> type_or = RequireString(config, "type", at);
+  if (!type_or.ok()) return type_or.status();
+  const std::string& type = type_or.value();
   if (out->byte_level_) {
     return Status::Unsupported("{}: a pre-tokenizer after ByteLevel (ByteLevel must be last)",
                                at.ToString());
@@ -81,7 +85,8 @@ Status PreTokenizer::AddStep(const nlohmann::json& config, const JsonPath& at, b
   Step step;
   if (type == "Split") {
     const nlohmann::json* pattern = FindMember(config, "pattern");
-    if (pattern == nullptr) return Status::Corruption("{}: missing field", at.Key("pattern").ToString());
+    if (pattern == nullptr)
+      return Status::Corruption("{}: missing field", at.Key("pattern").ToString());
     ASSIGN_OR_RETURN(auto compiled, TokenizerPattern::FromJson(*pattern, at.Key("pattern")));
     step.pattern = std::move(compiled);
     ASSIGN_OR_RETURN(std::string behavior, RequireString(config, "behavior", at));
@@ -100,9 +105,10 @@ Status PreTokenizer::AddStep(const nlohmann::json& config, const JsonPath& at, b
     }
     return Status::Ok();
   } else {
-    return Status::Unsupported("{}: pre-tokenizer type \"{}\" is not supported (supported: "
-                               "Sequence, Split, Digits, ByteLevel)",
-                               at.Key("type").ToString(), type);
+    return Status::Unsupported(
+        "{}: pre-tokenizer type \"{}\" is not supported (supported: "
+        "Sequence, Split, Digits, ByteLevel)",
+        at.Key("type").ToString(), type);
   }
   out->steps_.push_back(std::move(step));
   return Status::Ok();
@@ -139,8 +145,8 @@ void PreTokenizer::ApplyStep(const Step& step, PreTokenizeScratch* s) const {
     }
     if (last < piece.size()) s->marked.push_back({{begin + last, end}, step.invert});
     const Behavior behavior = step.kind == Step::Kind::kSplit ? step.behavior
-                              : step.individual_digits         ? Behavior::kIsolated
-                                                               : Behavior::kContiguous;
+                              : step.individual_digits        ? Behavior::kIsolated
+                                                              : Behavior::kContiguous;
     ApplyBehavior(behavior, s->marked, &s->merged, &s->next_pieces);
   }
   std::swap(s->pieces, s->next_pieces);

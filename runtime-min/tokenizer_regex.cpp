@@ -2,9 +2,9 @@
 // matches seq[i..] at `pos` and then asks the continuation `k` whether the rest of the pattern
 // accepts the end position; the first accepted path wins, which gives Oniguruma's (and JS's)
 // leftmost, first-alternative semantics.
-#include <type_traits>
-
 #include "runtime-min/tokenizer_regex.h"
+
+#include <type_traits>
 
 namespace moedist {
 
@@ -16,7 +16,8 @@ class ContinuationRef {
   template <typename F,
             typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, ContinuationRef>>>
   ContinuationRef(const F& f)  // NOLINT: implicit by design
-      : object_(&f), call_([](const void* o, size_t p) { return (*static_cast<const F*>(o))(p); }) {}
+      : object_(&f),
+        call_([](const void* o, size_t p) { return (*static_cast<const F*>(o))(p); }) {}
   bool operator()(size_t pos) const { return call_(object_, pos); }
 
  private:
@@ -83,8 +84,8 @@ class TokenizerRegexMatcher {
     const TokenizerRegex::CharClass& set = re_.classes_[node.index];
     size_t n = 0;
     const size_t room = text_.size() - pos;
-    const size_t limit = node.max == TokenizerRegex::kUnbounded ? room
-                                                                : std::min<size_t>(node.max, room);
+    const size_t limit =
+        node.max == TokenizerRegex::kUnbounded ? room : std::min<size_t>(node.max, room);
     while (n < limit && set.Contains(text_[pos + n])) ++n;
     if (n < node.min) return false;
     if (node.greedy) {

@@ -9,13 +9,18 @@ namespace moedist {
 
 namespace {
 
-constexpr size_t kMaxPatternCodePoints = 16384;
+// Matching recurses once per pattern node; this bounds the stack a hostile pattern can take.
+constexpr size_t kMaxPatternCodePoints = 4096;
 constexpr int kMaxNesting = 32;
 // Repeated groups recurse once per repetition; keep that small and bounded.
 constexpr uint32_t kMaxGroupRepeat = 64;
 
-bool IsAsciiLetter(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-char32_t SwapAsciiCase(char32_t c) { return c ^ 0x20; }
+bool IsAsciiLetter(char32_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+char32_t SwapAsciiCase(char32_t c) {
+  return c ^ 0x20;
+}
 int HexValue(char32_t c) {
   if (c >= '0' && c <= '9') return static_cast<int>(c - '0');
   if (c >= 'a' && c <= 'f') return static_cast<int>(c - 'a' + 10);
@@ -52,14 +57,13 @@ class TokenizerRegexParser {
     return Status::Corruption("regex \"{}\": {} at position {}", re_.pattern_, what, pos_);
   }
   Status Refuse(std::string_view what) const {
-    return Status::Unsupported("regex \"{}\": {} at position {} is not supported by moedist's "
-                               "tokenizer regex engine",
-                               re_.pattern_, what, pos_);
+    return Status::Unsupported(
+        "regex \"{}\": {} at position {} is not supported by moedist's "
+        "tokenizer regex engine",
+        re_.pattern_, what, pos_);
   }
   bool AtEnd() const { return pos_ >= p_.size(); }
-  char32_t Peek(size_t ahead = 0) const {
-    return pos_ + ahead < p_.size() ? p_[pos_ + ahead] : 0;
-  }
+  char32_t Peek(size_t ahead = 0) const { return pos_ + ahead < p_.size() ? p_[pos_ + ahead] : 0; }
   bool LookingAt(std::u32string_view s) const {
     return std::u32string_view(p_).substr(pos_, s.size()) == s;
   }
@@ -373,9 +377,10 @@ class TokenizerRegexParser {
     }
     const unicode::CategoryMask mask = unicode::CategoryMaskByName(name);
     if (mask == 0) {
-      return Refuse(fmt::format("\\p{{{}}} (only general categories such as L, N, P, S, M, Z, C "
-                                "are)",
-                                name));
+      return Refuse(
+          fmt::format("\\p{{{}}} (only general categories such as L, N, P, S, M, Z, C "
+                      "are)",
+                      name));
     }
     if (negated) {
       item->set.not_categories.push_back(mask);

@@ -126,9 +126,8 @@ std::string ToNfc(std::string_view text) {
     }
     size_t j = i;
     while (j < d.size() && CombiningClass(d[j]) != 0) ++j;
-    std::stable_sort(d.begin() + i, d.begin() + j, [](char32_t a, char32_t b) {
-      return CombiningClass(a) < CombiningClass(b);
-    });
+    std::stable_sort(d.begin() + i, d.begin() + j,
+                     [](char32_t a, char32_t b) { return CombiningClass(a) < CombiningClass(b); });
     i = j;
   }
   // Canonical composition: a character joins the last starter unless something between them

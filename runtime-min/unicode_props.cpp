@@ -33,8 +33,8 @@ struct NamedMask {
   CategoryMask mask;
 };
 
-constexpr CategoryMask kPunctuation = Bit(kPc) | Bit(kPd) | Bit(kPs) | Bit(kPe) | Bit(kPi) |
-                                      Bit(kPf) | Bit(kPo);
+constexpr CategoryMask kPunctuation =
+    Bit(kPc) | Bit(kPd) | Bit(kPs) | Bit(kPe) | Bit(kPi) | Bit(kPf) | Bit(kPo);
 constexpr CategoryMask kSymbols = Bit(kSm) | Bit(kSc) | Bit(kSk) | Bit(kSo);
 constexpr CategoryMask kSeparators = Bit(kZs) | Bit(kZl) | Bit(kZp);
 constexpr CategoryMask kOthers = Bit(kCc) | Bit(kCf) | Bit(kCs) | Bit(kCo) | Bit(kCn);
@@ -104,6 +104,8 @@ CategoryMask CategoryMaskByName(std::string_view name) {
   return 0;
 }
 
-std::string_view UnicodeVersion() { return unicode_data::kUnicodeVersion; }
+std::string_view UnicodeVersion() {
+  return unicode_data::kUnicodeVersion;
+}
 
 }  // namespace moedist::unicode

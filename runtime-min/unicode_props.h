@@ -9,14 +9,18 @@
 namespace moedist::unicode {
 
 // Same order as CATEGORIES in unicode_gen.py; unassigned code points are kCn.
+// clang-format off
 enum Category : uint8_t {
   kLu, kLl, kLt, kLm, kLo, kMn, kMc, kMe, kNd, kNl, kNo, kPc, kPd, kPs, kPe, kPi, kPf, kPo,
   kSm, kSc, kSk, kSo, kZs, kZl, kZp, kCc, kCf, kCs, kCo, kCn,
 };
+// clang-format on
 
 // A set of categories as a bit mask (bit i = Category i), so \p{L} is one AND.
 using CategoryMask = uint32_t;
-constexpr CategoryMask Bit(Category c) { return CategoryMask{1} << c; }
+constexpr CategoryMask Bit(Category c) {
+  return CategoryMask{1} << c;
+}
 constexpr CategoryMask kLetters = Bit(kLu) | Bit(kLl) | Bit(kLt) | Bit(kLm) | Bit(kLo);
 constexpr CategoryMask kMarks = Bit(kMn) | Bit(kMc) | Bit(kMe);
 constexpr CategoryMask kNumbers = Bit(kNd) | Bit(kNl) | Bit(kNo);

@@ -1,34 +1,18 @@
 // MatMul's two paths (row-wise and sgemm) agree with a double-precision reference for every
 // weight dtype and layout, including strided column views (Llama-4's gate half).
+#include "runtime-min/matmul.h"
+
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
 #include <random>
 
-#include <gtest/gtest.h>
-
+#include "quant/half_float.h"
 #include "runtime-min/kernels.h"
-#include "runtime-min/matmul.h"
 
 namespace moedist {
 namespace {
-
-uint16_t ToBf16(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return static_cast<uint16_t>((b + 0x7FFF + ((b >> 16) & 1)) >> 16);
-}
-
-uint16_t ToF16(float f) {  // normal range only, round to nearest even
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  const uint32_t sign = (b >> 16) & 0x8000;
-  const int exp = static_cast<int>((b >> 23) & 0xFF) - 127 + 15;
-  uint32_t mant = b & 0x7FFFFF;
-  uint32_t h = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
-  const uint32_t rest = mant & 0x1FFF;
-  if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) ++h;
-  return static_cast<uint16_t>(h);
-}
 
 struct Layout {
   DType dtype;
@@ -54,11 +38,11 @@ TEST_P(MatMulTest, BothPathsMatchReference) {
   for (size_t i = 0; i < wf.size(); ++i) {
     if (p.dtype == DType::kF32) std::memcpy(base + 4 * i, &wf[i], 4);
     if (p.dtype == DType::kBF16) {
-      uint16_t h = ToBf16(wf[i]);
+      uint16_t h = F32ToBF16(wf[i]);
       std::memcpy(base + 2 * i, &h, 2);
     }
     if (p.dtype == DType::kF16) {
-      uint16_t h = ToF16(wf[i]);
+      uint16_t h = F32ToF16(wf[i]);
       std::memcpy(base + 2 * i, &h, 2);
     }
   }
@@ -96,7 +80,7 @@ TEST(KernelsTest, F16Conversions) {
   EXPECT_EQ(F16ToF32(0xC000), -2.0f);
   EXPECT_EQ(F16ToF32(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
   EXPECT_TRUE(std::isinf(F16ToF32(0x7C00)));
-  EXPECT_EQ(Bf16ToF32(0x3F80), 1.0f);
+  EXPECT_EQ(BF16ToF32(0x3F80), 1.0f);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // tokenizer.json files, and long inputs that would expose quadratic time.
 #include "runtime-min/tokenizer.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,12 +14,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
 
 #include "core/json_strict.h"
 #include "core/mapped_file.h"
@@ -175,7 +173,10 @@ json ByteLevelToy() {
     }
     vocab[s] = id++;
   }
-  for (const char* t : {"ab", "bc", "abc", "aa", "aaa", "aaaa", "\xc4\xa0" "a"}) vocab[t] = id++;
+  for (const char* t : {"ab", "bc", "abc", "aa", "aaa", "aaaa",
+                        "\xc4\xa0"
+                        "a"})
+    vocab[t] = id++;
   return {
       {"model",
        {{"type", "BPE"},
@@ -217,7 +218,9 @@ TEST(TokenizerBpe, MergesLowestRankFirstAndLeftmostAmongEqualRanks) {
   // aa+aa (rank 5) -> aa aaa.
   EXPECT_EQ(EncodeOrDie(t, "aaaaa"), (Ids{Id(t, "aa"), Id(t, "aaa")}));
   EXPECT_EQ(EncodeOrDie(t, "aaa"), (Ids{Id(t, "aaa")}));
-  EXPECT_EQ(EncodeOrDie(t, " a"), (Ids{Id(t, "\xc4\xa0" "a")}));
+  EXPECT_EQ(EncodeOrDie(t, " a"), (Ids{Id(t,
+                                          "\xc4\xa0"
+                                          "a")}));
   EXPECT_EQ(t.Decode(EncodeOrDie(t, "x aaab 12\n")), "x aaab 12\n");
 }
 
@@ -229,7 +232,9 @@ TEST(TokenizerBpe, IgnoreMergesTakesWholeWordsFromTheVocabulary) {
   j["model"]["vocab"].erase("aaa");
   j["model"]["vocab"].erase("aaaa");
   j["model"]["vocab"].erase("abc");
-  j["model"]["vocab"].erase("\xc4\xa0" "a");
+  j["model"]["vocab"].erase(
+      "\xc4\xa0"
+      "a");
   j["model"]["vocab"].erase("ab");
   EXPECT_EQ(EncodeOrDie(FromJsonOrDie(j), "bc").size(), 2u);
   j["model"]["ignore_merges"] = true;
@@ -238,8 +243,18 @@ TEST(TokenizerBpe, IgnoreMergesTakesWholeWordsFromTheVocabulary) {
 }
 
 json SentencePieceToy() {
-  json vocab = {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}, {"\xe2\x96\x81", 3}, {"a", 4}, {"b", 5},
-                {"\xe2\x96\x81" "a", 6}, {"\xe2\x96\x81" "ab", 7}};
+  json vocab = {{"<unk>", 0},
+                {"<s>", 1},
+                {"</s>", 2},
+                {"\xe2\x96\x81", 3},
+                {"a", 4},
+                {"b", 5},
+                {"\xe2\x96\x81"
+                 "a",
+                 6},
+                {"\xe2\x96\x81"
+                 "ab",
+                 7}};
   for (int b = 0; b < 256; ++b) vocab[fmt::format("<0x{:02X}>", b)] = 8 + b;
   return {
       {"normalizer",
@@ -251,8 +266,9 @@ json SentencePieceToy() {
       {"model",
        {{"type", "BPE"},
         {"vocab", vocab},
-        {"merges", json::array({json::array({"\xe2\x96\x81", "a"}),
-                                json::array({"\xe2\x96\x81" "a", "b"})})},
+        {"merges", json::array({json::array({"\xe2\x96\x81", "a"}), json::array({"\xe2\x96\x81"
+                                                                                 "a",
+                                                                                 "b"})})},
         {"unk_token", "<unk>"},
         {"byte_fallback", true},
         {"fuse_unk", true}}},
@@ -285,7 +301,9 @@ TEST(TokenizerBpe, SentencePieceStyleByteFallbackAndUnk) {
   j["model"]["fuse_unk"] = false;
   EXPECT_EQ(EncodeOrDie(FromJsonOrDie(j), "aéé"), (Ids{6, 0, 0}));
   // Invalid byte runs decode to U+FFFD per byte, as Hugging Face's ByteFallback does.
-  EXPECT_EQ(t.Decode(Ids{8 + 0xC3, 4}), "\xEF\xBF\xBD" "a");
+  EXPECT_EQ(t.Decode(Ids{8 + 0xC3, 4}),
+            "\xEF\xBF\xBD"
+            "a");
 }
 
 TEST(TokenizerAddedTokens, LongestMatchLstripRstripAndSingleWord) {
@@ -410,8 +428,8 @@ TEST(TokenizerRegexEngine, MatchesLikeOnigurumaAndJs) {
 }
 
 TEST(TokenizerRegexEngine, RefusesWhatItDoesNotImplement) {
-  for (const char* p : {"(?<=a)b", "^a", "a$", "\\w+", "\\bx", "\\p{Han}", "[[a]]", "a++",
-                        "(a)\\1", "(?:a)+"}) {
+  for (const char* p :
+       {"(?<=a)b", "^a", "a$", "\\w+", "\\bx", "\\p{Han}", "[[a]]", "a++", "(a)\\1", "(?:a)+"}) {
     auto re = TokenizerRegex::Compile(p);
     ASSERT_FALSE(re.ok()) << p;
     EXPECT_EQ(re.status().code(), StatusCode::kUnsupported) << p << ": " << re.status().ToString();
@@ -431,15 +449,15 @@ TEST(TokenizerNfc, ComposesReordersAndRespectsExclusions) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"e\u0301", "\u00e9"},
       {"A\u030a", "\u00c5"},
-      {"\u212b", "\u00c5"},                        // singleton decomposition
-      {"\u1e9b\u0323", "\u1e9b\u0323"},            // long s with dot below and above
-      {"q\u0307\u0323", "q\u0323\u0307"},          // reordered, no composite
-      {"a\u0323\u0302", "\u1ead"},                 // a + dot below + circumflex
-      {"a\u0302\u0323", "\u1ead"},                 // same after reordering
-      {"\u0958", "\u0915\u093c"},                  // composition exclusion
-      {"\u1100\u1161\u11a8", "\uac01"},            // Hangul L V T
-      {"\uac00\u11a8", "\uac01"},                  // Hangul LV + T
-      {"e\u0301\u0301", "\u00e9\u0301"},           // the second acute is blocked
+      {"\u212b", "\u00c5"},                // singleton decomposition
+      {"\u1e9b\u0323", "\u1e9b\u0323"},    // long s with dot below and above
+      {"q\u0307\u0323", "q\u0323\u0307"},  // reordered, no composite
+      {"a\u0323\u0302", "\u1ead"},         // a + dot below + circumflex
+      {"a\u0302\u0323", "\u1ead"},         // same after reordering
+      {"\u0958", "\u0915\u093c"},          // composition exclusion
+      {"\u1100\u1161\u11a8", "\uac01"},    // Hangul L V T
+      {"\uac00\u11a8", "\uac01"},          // Hangul LV + T
+      {"e\u0301\u0301", "\u00e9\u0301"},   // the second acute is blocked
       {"plain ascii", "plain ascii"},
       {"\u65e5\u672c", "\u65e5\u672c"},
   };
@@ -464,9 +482,8 @@ TEST(TokenizerLoad, RefusesMalformedAndUnsupportedFiles) {
        StatusCode::kUnsupported, "Unigram"},
       {"merge of unknown token", [](json& j) { j["model"]["merges"].push_back("zz q"); },
        StatusCode::kCorruption, "model.merges[7]"},
-      {"merge result not in vocab",
-       [](json& j) { j["model"]["merges"].push_back("c a"); }, StatusCode::kCorruption,
-       "merged token \"ca\""},
+      {"merge result not in vocab", [](json& j) { j["model"]["merges"].push_back("c a"); },
+       StatusCode::kCorruption, "merged token \"ca\""},
       {"merge without space", [](json& j) { j["model"]["merges"].push_back("ab"); },
        StatusCode::kCorruption, "two tokens"},
       {"negative id", [](json& j) { j["model"]["vocab"]["a"] = -1; }, StatusCode::kCorruption,
@@ -478,25 +495,33 @@ TEST(TokenizerLoad, RefusesMalformedAndUnsupportedFiles) {
       {"dropout", [](json& j) { j["model"]["dropout"] = 0.1; }, StatusCode::kUnsupported,
        "dropout"},
       {"unknown pre-tokenizer",
-       [](json& j) { j["pre_tokenizer"] = {{"type", "Metaspace"}}; }, StatusCode::kUnsupported,
-       "Metaspace"},
-      {"regex lookbehind",
        [](json& j) {
-         j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(?<=a)b";
+         j["pre_tokenizer"] = {{"type", "Metaspace"}};
        },
+       StatusCode::kUnsupported, "Metaspace"},
+      {"regex lookbehind",
+       [](json& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(?<=a)b"; },
        StatusCode::kUnsupported, "pre_tokenizer.pretokenizers[0].pattern.Regex"},
       {"ByteLevel not last",
        [](json& j) {
          j["pre_tokenizer"]["pretokenizers"].push_back({{"type", "Digits"}});
        },
        StatusCode::kUnsupported, "ByteLevel must be last"},
-      {"unknown normalizer", [](json& j) { j["normalizer"] = {{"type", "NFKC"}}; },
+      {"unknown normalizer",
+       [](json& j) {
+         j["normalizer"] = {{"type", "NFKC"}};
+       },
        StatusCode::kUnsupported, "NFKC"},
-      {"unknown decoder", [](json& j) { j["decoder"] = {{"type", "WordPiece"}}; },
+      {"unknown decoder",
+       [](json& j) {
+         j["decoder"] = {{"type", "WordPiece"}};
+       },
        StatusCode::kUnsupported, "WordPiece"},
       {"added token without content",
-       [](json& j) { j["added_tokens"] = {{{"id", 5}}}; }, StatusCode::kCorruption,
-       "added_tokens[0].content"},
+       [](json& j) {
+         j["added_tokens"] = {{{"id", 5}}};
+       },
+       StatusCode::kCorruption, "added_tokens[0].content"},
       {"added token id reused",
        [](json& j) {
          j["added_tokens"] = {{{"id", 5}, {"content", "<a>"}}, {{"id", 5}, {"content", "<b>"}}};
@@ -515,7 +540,8 @@ TEST(TokenizerLoad, RefusesMalformedAndUnsupportedFiles) {
         << c.what << ": " << t.status().ToString();
     EXPECT_NE(t.status().message().find("bad.json"), std::string::npos) << c.what;
   }
-  for (const char* text : {"", "not json", "[1, 2]", "{\"model\": {\"type\": \"BPE\"", "{\"a\":1,\"a\":2}"}) {
+  for (const char* text :
+       {"", "not json", "[1, 2]", "{\"model\": {\"type\": \"BPE\"", "{\"a\":1,\"a\":2}"}) {
     auto t = Tokenizer::FromJsonText(text, "bad.json");
     ASSERT_FALSE(t.ok()) << text;
     EXPECT_EQ(t.status().code(), StatusCode::kCorruption) << text;

@@ -1,0 +1,102 @@
+// moedist pack CKPT plan.json --out DIST [--recipe R] [-j N] [--shard-bytes B]
+//              [--release-name NAME] [--release-version V] [--created T] [--expires T]
+//              [--valid-days D] [--json]
+#include <fmt/format.h>
+
+#include "apps/command_registry.h"
+#include "core/json_strict.h"
+#include "pipeline/pack_release.h"
+#include "quant/quant_type.h"
+
+namespace moedist::cli {
+namespace {
+
+struct PackCliOptions {
+  PackRequest req;
+  std::string plan;
+  std::string recipe;
+  bool json = false;
+};
+
+void PrintReport(const PackReport& r) {
+  for (const std::string& b : r.bundles) {
+    std::string types;
+    if (auto it = r.stored_types.find(b); it != r.stored_types.end()) {
+      for (const auto& [type, n] : it->second) types += fmt::format(" {}×{}", n, type);
+    }
+    fmt::print("{:<10} {:>14} bytes{}\n", b, r.bundle_bytes.count(b) ? r.bundle_bytes.at(b) : 0,
+               types);
+  }
+  for (const NodeInfo& n : r.nodes) {
+    fmt::print("{}: {} mode ({})\n", n.node, NodeModeName(n.mode), n.mode_reason);
+  }
+  if (!r.fallbacks.empty()) {
+    fmt::print(
+        "{} tensors stored in another type than the recipe asks (--json lists them); "
+        "first: {} in {}: {}\n",
+        r.fallbacks.size(), r.fallbacks.front().tensor, r.fallbacks.front().bundle,
+        r.fallbacks.front().choice.note);
+  }
+  fmt::print("wrote {} files, {} bytes, {} tensors in {:.1f} s; {}/distribution.json\n",
+             r.files.size(), r.bytes_written, r.tensors_written, r.seconds, r.out_dir);
+}
+
+int RunPack(PackCliOptions& o) {
+  auto plan = ReadPlanFile(o.plan);
+  if (!plan.ok()) return ReportError("pack", plan.status());
+  o.req.plan = std::move(plan).value();
+  o.req.plan_source = o.plan;
+  if (o.recipe.empty()) {
+    o.req.recipe = KeepRecipe();
+  } else {
+    auto recipe = ReadRecipeFile(o.recipe);
+    if (!recipe.ok()) return ReportError("pack", recipe.status());
+    o.req.recipe = std::move(recipe).value();
+    o.req.recipe_source = o.recipe;
+  }
+  auto report = PackRelease(o.req);
+  if (!report.ok()) return ReportError("pack", report.status());
+  for (const std::string& w : report->warnings) fmt::print(stderr, "warning: {}\n", w);
+  if (o.json) {
+    fmt::print("{}\n", DumpJsonStable(PackReportToJson(*report)));
+  } else {
+    PrintReport(*report);
+  }
+  return kExitOk;
+}
+
+Registrar registrar(
+    {"pack", 40,
+     [](CLI::App& sub) -> std::function<int()> {
+       auto o = std::make_shared<PackCliOptions>();
+       sub.add_option("checkpoint", o->req.checkpoint_dir, "Hugging Face checkpoint directory")
+           ->required();
+       sub.add_option("plan", o->plan, "plan.json from moedist plan")->required();
+       sub.add_option("--recipe", o->recipe,
+                      "recipe JSON: tensor class -> type (default: keep every tensor as it is); "
+                      "types: keep, " +
+                          QuantTypeNameList());
+       sub.add_option("-o,--out", o->req.out_dir, "release directory to write")->required();
+       sub.add_option("-j,--threads", o->req.threads, "shards written at once (default 1)")
+           ->check(CLI::Range(1, 256));
+       sub.add_option("--shard-bytes", o->req.shard_bytes,
+                      "largest shard, in tensor bytes (default 4 GiB)")
+           ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 50));
+       sub.add_option("--release-name", o->req.release_name,
+                      "release stream name (default <model_type>-<groups>x)");
+       sub.add_option("--release-version", o->req.release_version, "release version (default 1)")
+           ->check(CLI::Range(uint64_t{1}, (uint64_t{1} << 53) - 1));
+       sub.add_option(
+           "--created", o->req.created,
+           "creation time, RFC 3339 UTC (default now; fix it for reproducible manifests)");
+       auto* exp = sub.add_option("--expires", o->req.expires, "expiry time, RFC 3339 UTC");
+       sub.add_option("--valid-days", o->req.valid_days, "days until expiry (default 365)")
+           ->check(CLI::Range(1, 36500))
+           ->excludes(exp);
+       sub.add_flag("--json", o->json, "print the report as JSON");
+       return [o] { return RunPack(*o); };
+     },
+     "write the bundles of a release: trunk, groups, overlay and one loadable node per group"});
+
+}  // namespace
+}  // namespace moedist::cli

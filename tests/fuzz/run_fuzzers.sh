@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang in build-fuzz/ and runs each for SECONDS seconds
+# (default 60): first over regressions/<target>/ (past crashes, each must now run clean), then
+# fuzzing from the seeds in corpus/<target>/ with dicts/<target>.dict. Fails on any crash,
+# sanitizer report, leak, timeout or out-of-memory; the input that caused it is left in
+# build-fuzz/fuzz-work/<target>/artifacts/. Prints one summary line per target with exec/s.
+#   MOEDIST_FUZZ_BUILD  build directory (default <repo>/build-fuzz)
+#   MOEDIST_FUZZ_CXX    clang++ to use (default clang++)
+#   MOEDIST_FUZZ_JOBS   build parallelism (default nproc)
+set -euo pipefail
+seconds=${1:-60}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${MOEDIST_FUZZ_BUILD:-$root/build-fuzz}
+targets=(safetensors_header_fuzz model_config_fuzz checkpoint_index_fuzz gguf_fuzz)
+
+mkdir -p "$build"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER="${MOEDIST_FUZZ_CXX:-clang++}" -DMOEDIST_FUZZ=ON -DMOEDIST_TESTS=OFF \
+  >"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
+cmake --build "$build" --target "${targets[@]}" --parallel "${MOEDIST_FUZZ_JOBS:-$(nproc)}"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+failed=0
+summary=()
+for t in "${targets[@]}"; do
+  exe="$build/tests/fuzz/$t"
+  work="$build/fuzz-work/$t"
+  rm -rf "$work"
+  mkdir -p "$work/corpus" "$work/artifacts"
+  regressions=("$here/regressions/$t"/*)
+  if [ -e "${regressions[0]}" ]; then
+    if ! "$exe" -rss_limit_mb=2048 "${regressions[@]}" >"$work/regressions.log" 2>&1; then
+      echo "FAIL $t: a regression input crashes again (see $work/regressions.log)"
+      tail -30 "$work/regressions.log"
+      failed=1
+      continue
+    fi
+  fi
+  # New inputs go to the first directory (the scratch corpus); checked-in seeds stay as they are.
+  set +e
+  "$exe" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+    -print_final_stats=1 -dict="$here/dicts/$t.dict" -artifact_prefix="$work/artifacts/" \
+    "$work/corpus" "$here/corpus/$t" >"$work/fuzz.log" 2>&1
+  rc=$?
+  set -e
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/fuzz.log" | tail -1)
+  cov=$(grep -o 'cov: [0-9]*' "$work/fuzz.log" | tail -1 || true)
+  if [ "$rc" -ne 0 ]; then
+    echo "FAIL $t (exit $rc): artifacts in $work/artifacts/"
+    grep -m5 -E 'ERROR|runtime error|SUMMARY|Test unit written' "$work/fuzz.log" || tail -30 "$work/fuzz.log"
+    failed=1
+  fi
+  summary+=("$(printf '%-26s %s  %10s runs  %8s exec/s  %s' "$t" "$([ "$rc" -eq 0 ] && echo ok || echo FAIL)" "${execs:-?}" "${rate:-?}" "$cov")")
+done
+printf '%s\n' "${summary[@]}"
+exit "$failed"
