@@ -24,6 +24,7 @@ class FieldReader {
   FieldReader(const nlohmann::json& obj, const std::string& source) : obj_(obj), source_(source) {}
 
   bool Has(const char* key) const { return obj_.contains(key) && !obj_[key].is_null(); }
+  const std::string& source() const { return source_; }
 
   Result<int> Int(const char* key, int64_t min, int64_t max) const {
     if (!Has(key)) return Status::Corruption("{}: missing field \"{}\"", source_, key);
@@ -48,6 +49,15 @@ class FieldReader {
     if (!Has(key)) return fallback;
     return Int(key, min, max);
   }
+  // A reader over the nested object `key`, which must be present and an object.
+  Result<FieldReader> Object(const char* key) const {
+    if (!Has(key) || !obj_[key].is_object()) {
+      return Status::Corruption("{}: field \"{}\" is {}, expected an object", source_, key,
+                                Has(key) ? obj_[key].dump() : "missing");
+    }
+    return FieldReader(obj_[key], source_);
+  }
+
   Result<double> Number(const char* key, double fallback) const {
     if (!Has(key)) return fallback;
     const auto& v = obj_[key];
@@ -152,13 +162,30 @@ Status ReadCommon(const FieldReader& r, ModelConfig& c) {
   ASSIGN_OR_RETURN(a.num_kv_heads, r.IntOr("num_key_value_heads", a.num_heads, 1, kMaxWidth));
   ASSIGN_OR_RETURN(a.head_dim, r.IntOr("head_dim", c.hidden_size / a.num_heads, 1, kMaxWidth));
   ASSIGN_OR_RETURN(a.rope_theta, r.Number("rope_theta", 10000.0));
+  // transformers v5 writes "rope_parameters": {"rope_theta", "rope_type", ...} instead; a config
+  // with both spellings must agree.
+  if (r.Has("rope_parameters")) {
+    ASSIGN_OR_RETURN(FieldReader rope, r.Object("rope_parameters"));
+    if (rope.Has("rope_theta")) {
+      ASSIGN_OR_RETURN(double theta, rope.Number("rope_theta", 0.0));
+      if (r.Has("rope_theta") && theta != a.rope_theta) {
+        return Status::Corruption(
+            "{}: contradictory RoPE bases: \"rope_theta\" = {} but "
+            "\"rope_parameters.rope_theta\" = {}",
+            r.source(), a.rope_theta, theta);
+      }
+      a.rope_theta = theta;
+    }
+  }
   ASSIGN_OR_RETURN(a.o_bias, r.Bool("attention_bias", false));
   a.qkv_bias = a.o_bias;
   return Status::Ok();
 }
 
 Status ReadQwenLike(const FieldReader& r, ModelConfig& c, bool qwen2) {
-  ASSIGN_OR_RETURN(c.routing.num_experts, r.AgreedInt({"num_experts"}, 1, kMaxExperts));
+  // transformers v5 spells the expert count "num_local_experts"; hub configs "num_experts".
+  ASSIGN_OR_RETURN(c.routing.num_experts,
+                   r.AgreedInt({"num_experts", "num_local_experts"}, 1, kMaxExperts));
   ASSIGN_OR_RETURN(c.intermediate_size, r.Int("intermediate_size", 1, kMaxWidth));
   ASSIGN_OR_RETURN(c.moe_intermediate_size, r.Int("moe_intermediate_size", 1, kMaxWidth));
   ASSIGN_OR_RETURN(c.routing.norm_topk_prob, r.Bool("norm_topk_prob", false));
@@ -395,6 +422,14 @@ Result<ModelConfig> ParseModelConfig(const std::string& json_text, const std::st
   FieldReader r(*fields, source);
   RETURN_IF_ERROR(ReadCommon(r, c));
   if (fields->contains("rope_scaling")) c.attention.rope_scaling = (*fields)["rope_scaling"];
+  // transformers v5 folds rope_scaling into rope_parameters; a non-default rope_type there is
+  // the same scaling description.
+  if (c.attention.rope_scaling.is_null() && fields->contains("rope_parameters")) {
+    const nlohmann::json& rope = (*fields)["rope_parameters"];
+    if (rope.contains("rope_type") && rope["rope_type"] != "default") {
+      c.attention.rope_scaling = rope;
+    }
+  }
   switch (c.family) {
     case Family::kQwen3Moe: RETURN_IF_ERROR(ReadQwenLike(r, c, /*qwen2=*/false)); break;
     case Family::kQwen2Moe: RETURN_IF_ERROR(ReadQwenLike(r, c, /*qwen2=*/true)); break;

@@ -405,5 +405,49 @@ TEST(ModelConfig, MissingFileIsNotFound) {
   EXPECT_THAT(c.status().message(), HasSubstr("config.json"));
 }
 
+// ---- transformers v5 spellings ---------------------------------------------------------------
+// transformers 5 writes "num_local_experts" for Qwen3-MoE and "rope_parameters" for RoPE
+// (examples/model/checkpoint was written so); both spellings mean the same values.
+namespace v5 {
+
+TEST(ModelConfigV5, Qwen3ExpertCountUnderEitherSpelling) {
+  nlohmann::json j = FixtureConfig("qwen3_moe");
+  const int experts = j["num_experts"].get<int>();
+  j.erase("num_experts");
+  j["num_local_experts"] = experts;
+  auto c = ParseModelConfig(j.dump(), "config.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->routing.num_experts, experts);
+  j["num_experts"] = experts + 1;
+  auto bad = ParseModelConfig(j.dump(), "config.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("contradictory expert counts"));
+}
+
+TEST(ModelConfigV5, RopeThetaFromRopeParameters) {
+  nlohmann::json j = FixtureConfig("qwen3_moe");
+  j.erase("rope_theta");
+  j["rope_parameters"] = {{"rope_theta", 123456.0}, {"rope_type", "default"}};
+  auto c = ParseModelConfig(j.dump(), "config.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->attention.rope_theta, 123456.0);
+  EXPECT_TRUE(c->attention.rope_scaling.is_null());
+  j["rope_theta"] = 10000.0;
+  auto bad = ParseModelConfig(j.dump(), "config.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("rope_parameters.rope_theta"));
+  j.erase("rope_theta");
+  j["rope_parameters"] = {{"rope_theta", 5e5}, {"rope_type", "yarn"}, {"factor", 4.0}};
+  auto scaled = ParseModelConfig(j.dump(), "config.json");
+  ASSERT_TRUE(scaled.ok()) << scaled.status().ToString();
+  EXPECT_EQ(scaled->attention.rope_scaling["rope_type"], "yarn");
+  j["rope_parameters"] = "fast";
+  auto not_object = ParseModelConfig(j.dump(), "config.json");
+  ASSERT_FALSE(not_object.ok());
+  EXPECT_THAT(not_object.status().message(), HasSubstr("\"rope_parameters\""));
+}
+
+}  // namespace v5
+
 }  // namespace
 }  // namespace moedist
