@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "apps/command_registry.h"
+#include "core/byte_size.h"
 #include "core/json_strict.h"
 #include "formats/checkpoint_inventory.h"
 
@@ -13,17 +14,6 @@ struct InspectOptions {
   bool json = false;
   int groups = 0;
 };
-
-std::string HumanBytes(uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.2f} {}", v, units[u]);
-}
 
 void PrintText(const CheckpointInventory& inv) {
   const ModelConfig& c = *inv.config;
@@ -39,9 +29,9 @@ void PrintText(const CheckpointInventory& inv) {
              r.n_group > 1 ? fmt::format(", grouped top-k {}/{}", r.topk_group, r.n_group) : "");
   fmt::print("tensors       {}\n", inv.tensor_count);
   fmt::print("bytes         {} total = {} trunk ({:.1f}%) + {} routed experts\n",
-             HumanBytes(inv.total_bytes), HumanBytes(inv.trunk_bytes),
+             FormatByteSize(inv.total_bytes), FormatByteSize(inv.trunk_bytes),
              inv.total_bytes ? 100.0 * inv.trunk_bytes / inv.total_bytes : 0.0,
-             HumanBytes(inv.routed_bytes));
+             FormatByteSize(inv.routed_bytes));
   fmt::print("\n{:<16} {:>8} {:>14}\n", "class", "tensors", "bytes");
   for (const auto& [cls, bytes] : inv.bytes_by_class) {
     fmt::print("{:<16} {:>8} {:>14}\n", cls, inv.tensors_by_class.at(cls), bytes);
@@ -60,7 +50,7 @@ void PrintText(const CheckpointInventory& inv) {
   if (inv.node) {
     fmt::print("\nwith {} groups: {} experts per node per MoE layer; one node holds {} ({:.1f}% "
                "of the model, before overlay)\n",
-               inv.node->groups, inv.node->experts_per_node, HumanBytes(inv.node->node_bytes),
+               inv.node->groups, inv.node->experts_per_node, FormatByteSize(inv.node->node_bytes),
                100.0 * inv.node->fraction_of_model);
   }
   for (const std::string& w : inv.warnings) fmt::print(stderr, "warning: {}\n", w);

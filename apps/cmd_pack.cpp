@@ -1,6 +1,6 @@
 // moedist pack CKPT plan.json --out DIST [--recipe R] [-j N] [--shard-bytes B]
 //              [--release-name NAME] [--release-version V] [--created T] [--expires T]
-//              [--valid-days D] [--json]
+//              [--valid-days D] [--format safetensors|gguf|both] [--json]
 #include <fmt/format.h>
 
 #include "apps/command_registry.h"
@@ -15,6 +15,7 @@ struct PackCliOptions {
   PackRequest req;
   std::string plan;
   std::string recipe;
+  std::string format = "safetensors";
   bool json = false;
 };
 
@@ -42,6 +43,7 @@ void PrintReport(const PackReport& r) {
 }
 
 int RunPack(PackCliOptions& o) {
+  o.req.format = *ParseNodeFileFormat(o.format);  // CLI11 checked the spelling
   auto plan = ReadPlanFile(o.plan);
   if (!plan.ok()) return ReportError("pack", plan.status());
   o.req.plan = std::move(plan).value();
@@ -93,6 +95,11 @@ Registrar registrar(
        sub.add_option("--valid-days", o->req.valid_days, "days until expiry (default 365)")
            ->check(CLI::Range(1, 36500))
            ->excludes(exp);
+       sub.add_option("--format", o->format,
+                      "node files: safetensors (sharded bundles, default), gguf (one "
+                      "node-<k>/node-<k>.gguf per node that llama.cpp loads, nothing else) or "
+                      "both")
+           ->check(CLI::IsMember({"safetensors", "gguf", "both"}));
        sub.add_flag("--json", o->json, "print the report as JSON");
        return [o] { return RunPack(*o); };
      },

@@ -1,5 +1,5 @@
 // moedist profile CKPT --suite FILE [--layers SPEC] [--max-tokens-per-prompt N] [-j N]
-//                 -o profile.json [--json]
+//                 [--max-rss BYTES] [--stream-layers] -o profile.json [--json]
 #include <unistd.h>
 
 #include <cstdlib>
@@ -8,6 +8,7 @@
 
 #include "apps/command_registry.h"
 #include "core/atomic_file.h"
+#include "core/byte_size.h"
 #include "core/json_strict.h"
 #include "pipeline/gate_profiler.h"
 
@@ -16,13 +17,34 @@ namespace {
 
 struct ProfileCliOptions {
   ProfileOptions lib;
+  std::string max_rss;  // "2G"; parsed by ParseByteSize
   std::string out;
   int jobs = 0;
   bool json = false;
 };
 
+void PrintLayerProgress(const ProfileLayerProgress& p) {
+  if (p.layer < 0) {
+    fmt::print(stderr, "profile: layer by layer, {} layers, {} tokens; estimated peak {}\n",
+               p.layers_total, p.tokens, FormatByteSize(p.estimate_bytes));
+    return;
+  }
+  fmt::print(stderr, "profile: layer {} done ({}/{}), {:.1f} s, RSS {}, peak {}\n", p.layer,
+             p.layers_done, p.layers_total, p.seconds, FormatByteSize(p.rss_bytes),
+             FormatByteSize(p.peak_bytes));
+}
+
 int RunProfile(ProfileCliOptions& o) {
   if (o.jobs > 0) ::setenv("MOEDIST_THREADS", std::to_string(o.jobs).c_str(), 1);
+  if (!o.max_rss.empty()) {
+    auto limit = ParseByteSize(o.max_rss, "--max-rss");
+    if (!limit.ok()) return ReportError("profile", limit.status());
+    if (*limit == 0) {
+      return ReportError("profile", Status::InvalidArgument("--max-rss must be larger than 0"));
+    }
+    o.lib.max_rss = *limit;
+  }
+  o.lib.layer_progress = PrintLayerProgress;
   const bool tty = ::isatty(2);
   o.lib.progress = [tty](size_t done, size_t total, uint64_t tokens) {
     if (tty) {
@@ -42,10 +64,16 @@ int RunProfile(ProfileCliOptions& o) {
   }
   if (st.ok()) st = WriteFileAtomically(o.out + ".ranking.csv", RankingCsv(*profile, -1));
   if (!st.ok()) return ReportError("profile", st);
+  const ProfileExecution& ex = profile->execution;
   nlohmann::json summary = {{"profile", o.out},
                             {"prompts", profile->prompts.size()},
                             {"tokens", profile->tokens},
-                            {"layers", nlohmann::json::array()}};
+                            {"layers", nlohmann::json::array()},
+                            {"execution",
+                             {{"mode", ex.mode},
+                              {"max_rss_bytes", ex.max_rss},
+                              {"estimated_peak_bytes", ex.estimated_peak},
+                              {"peak_rss_bytes", ex.peak_rss}}}};
   for (const auto& l : profile->layers) {
     auto curve = ConcentrationCurve(l);
     auto top = std::max_element(l.gate_mass.begin(), l.gate_mass.end()) - l.gate_mass.begin();
@@ -59,6 +87,9 @@ int RunProfile(ProfileCliOptions& o) {
   } else {
     fmt::print("profiled {} prompts, {} tokens; wrote {} (+ .arrays.safetensors, ranking CSVs)\n",
                profile->prompts.size(), profile->tokens, o.out);
+    fmt::print("{}: peak RSS {} (estimated {}{})\n", ex.mode, FormatByteSize(ex.peak_rss),
+               FormatByteSize(ex.estimated_peak),
+               ex.max_rss > 0 ? ", limit " + FormatByteSize(ex.max_rss) : std::string());
     for (const auto& l : summary["layers"]) {
       fmt::print("layer {:>3}: hottest expert {:>4} holds {:5.1f}% of gate mass; top 8 hold {:5.1f}%\n",
                  l["layer"].get<int>(), l["hottest_expert"].get<int>(),
@@ -80,6 +111,12 @@ Registrar registrar({"profile", 20,
                            ->check(CLI::Range(1, 1 << 20));
                        sub.add_option("--topm", o->lib.topm,
                                       "experts kept per token for planning (default 4 × top-k)");
+                       sub.add_option("--max-rss", o->max_rss,
+                                      "resident memory limit (512M, 2G): plan the run to fit, layer "
+                                      "by layer if the whole model would not; refuse if it cannot");
+                       sub.add_flag("--stream-layers", o->lib.stream_layers,
+                                    "run all prompts through one layer at a time, holding one "
+                                    "layer's weights");
                        sub.add_option("-j,--jobs", o->jobs, "compute threads (default: all cores)")
                            ->check(CLI::Range(1, 1024));
                        sub.add_option("-o,--out", o->out, "profile.json to write")->required();

@@ -71,6 +71,16 @@ void MappedFile::AdviseDontNeed(uint64_t offset, uint64_t length) const {
   Advise(data_, size_, offset, length, MADV_DONTNEED);
 }
 
+void MappedFile::ReleaseRange(uint64_t offset, uint64_t length) const {
+  Advise(data_, size_, offset, length, MADV_DONTNEED);
+  // The descriptor was closed after mmap; the page cache is per file, so a fresh one serves.
+  FdCloser fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() >= 0 && offset < size_) {
+    ::posix_fadvise(fd.get(), static_cast<off_t>(offset),
+                    static_cast<off_t>(std::min(length, size_ - offset)), POSIX_FADV_DONTNEED);
+  }
+}
+
 Result<std::string> ReadSmallFile(const std::string& path, uint64_t max_bytes) {
   FdCloser fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {

@@ -29,6 +29,11 @@ class MappedFile {
   // streaming passes keep resident memory bounded.
   void AdviseSequential(uint64_t offset, uint64_t length) const;
   void AdviseDontNeed(uint64_t offset, uint64_t length) const;
+  // Releases [offset, offset+length) after its last use: drops the pages from this process
+  // (madvise DONTNEED, so they stop counting in its resident set) and asks the kernel to drop
+  // them from the page cache (posix_fadvise DONTNEED on the file). Advice only: later reads
+  // fault the bytes back in from the file.
+  void ReleaseRange(uint64_t offset, uint64_t length) const;
 
  private:
   MappedFile(std::string path, const uint8_t* data, uint64_t size)

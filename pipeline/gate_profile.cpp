@@ -132,6 +132,12 @@ Status WriteGateProfile(const GateProfile& p, const std::string& json_path) {
                                      {T, static_cast<uint64_t>(p.topm)}, AsBytes(l.topm_probs)));
   }
   j["layers"] = layers;
+  if (!p.execution.mode.empty()) {
+    j["execution"] = {{"mode", p.execution.mode},
+                      {"max_rss_bytes", p.execution.max_rss},
+                      {"estimated_peak_bytes", p.execution.estimated_peak},
+                      {"peak_rss_bytes", p.execution.peak_rss}};
+  }
   // The arrays first: a profile.json never names a sidecar that is not complete.
   RETURN_IF_ERROR(WriteSafetensorsFile(json_path + ".arrays.safetensors", std::move(arrays),
                                        {{"moedist", "profile arrays"}}));
@@ -176,6 +182,12 @@ Result<GateProfile> ReadGateProfile(const std::string& json_path) {
     for (const auto& pr : j.at("prompts")) {
       p.prompts.push_back({pr.at("id").get<std::string>(), pr.at("domain").get<std::string>(),
                            pr.at("tokens").get<uint32_t>()});
+    }
+    if (j.contains("execution")) {
+      const auto& ex = j.at("execution");
+      p.execution = {ex.at("mode").get<std::string>(), ex.at("max_rss_bytes").get<uint64_t>(),
+                     ex.at("estimated_peak_bytes").get<uint64_t>(),
+                     ex.at("peak_rss_bytes").get<uint64_t>()};
     }
     for (const auto& [key, lj] : j.at("layers").items()) {
       LayerGateProfile l;

@@ -41,6 +41,15 @@ struct LayerGateProfile {
   uint64_t nonfinite_tokens = 0;          // tokens whose scores had NaN/Inf (refused upstream)
 };
 
+// How the profile was computed and the memory it took: not statistics, and not the same from
+// run to run (peak_rss). Empty mode: not recorded (profiles written before it existed).
+struct ProfileExecution {
+  std::string mode;             // "prompt-by-prompt" or "layer-stream"
+  uint64_t max_rss = 0;         // --max-rss, 0 = none
+  uint64_t estimated_peak = 0;  // resident set the chosen mode was expected to need
+  uint64_t peak_rss = 0;        // VmHWM when the last prompt / layer was done
+};
+
 struct GateProfile {
   // Model facts the planner needs.
   std::string family;
@@ -60,6 +69,7 @@ struct GateProfile {
   int topm = 0;
   uint64_t tokens = 0;
   std::vector<LayerGateProfile> layers;  // profiled MoE layers, ascending
+  ProfileExecution execution;
 
   const LayerGateProfile* FindLayer(int layer) const;
   std::vector<std::string> Domains() const;

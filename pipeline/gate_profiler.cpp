@@ -5,10 +5,13 @@
 #include <filesystem>
 #include <set>
 
+#include "core/process_memory.h"
 #include "formats/checkpoint_inventory.h"
 #include "pipeline/calibration_suite.h"
 #include "pipeline/profile_accumulator.h"
-#include "runtime-min/forward.h"
+#include "pipeline/profile_memory.h"
+#include "pipeline/profile_passes.h"
+#include "runtime-min/forward_footprint.h"
 #include "runtime-min/model.h"
 #include "runtime-min/tokenizer.h"
 
@@ -59,16 +62,12 @@ Result<std::vector<int>> SelectProfileLayers(const std::string& spec,
   return std::vector<int>(wanted.begin(), wanted.end());
 }
 
-Result<GateProfile> RunGateProfile(const ProfileOptions& o) {
-  ASSIGN_OR_RETURN(CalibrationSuite suite, ReadCalibrationSuite(o.suite));
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::Open(o.checkpoint));
-  const ModelConfig& c = model->config();
-  ASSIGN_OR_RETURN(CheckpointInventory inv, InventoryCheckpoint(model->checkpoint(), 0));
-  ASSIGN_OR_RETURN(std::vector<int> layers, SelectProfileLayers(o.layers, c.MoeLayers(), c.num_layers));
-  if (o.max_tokens_per_prompt < 1) {
-    return Status::InvalidArgument("--max-tokens-per-prompt must be at least 1");
-  }
+namespace {
 
+// The suite's prompts as token ids, each truncated to max_tokens_per_prompt. The tokenizer is
+// loaded only when a prompt has text, and dropped before the model runs.
+Result<std::vector<std::vector<int32_t>>> TokenizeSuite(const CalibrationSuite& suite,
+                                                        const ProfileOptions& o) {
   std::optional<Tokenizer> tokenizer;
   const bool needs_tokenizer = std::any_of(suite.prompts.begin(), suite.prompts.end(),
                                            [](const auto& p) { return !p.pretokenized(); });
@@ -82,6 +81,42 @@ Result<GateProfile> RunGateProfile(const ProfileOptions& o) {
     }
     tokenizer = std::move(tok).value();
   }
+  std::vector<std::vector<int32_t>> all;
+  for (const CalibrationPrompt& prompt : suite.prompts) {
+    std::vector<int32_t> ids = prompt.ids;
+    if (!prompt.pretokenized()) {
+      auto enc = tokenizer->Encode(prompt.text);
+      if (!enc.ok()) return enc.status().WithContext(fmt::format("{}: prompt \"{}\"", o.suite, prompt.id));
+      ids = std::move(enc).value();
+    }
+    if (ids.empty()) {
+      return Status::InvalidArgument("{}: prompt \"{}\" encodes to no tokens", o.suite, prompt.id);
+    }
+    if (static_cast<int>(ids.size()) > o.max_tokens_per_prompt) ids.resize(o.max_tokens_per_prompt);
+    all.push_back(std::move(ids));
+  }
+  return all;
+}
+
+uint64_t DistinctTokens(const std::vector<std::vector<int32_t>>& ids) {
+  std::vector<int32_t> all;
+  for (const auto& v : ids) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  return static_cast<uint64_t>(std::unique(all.begin(), all.end()) - all.begin());
+}
+
+}  // namespace
+
+Result<GateProfile> RunGateProfile(const ProfileOptions& o) {
+  ASSIGN_OR_RETURN(CalibrationSuite suite, ReadCalibrationSuite(o.suite));
+  if (o.max_tokens_per_prompt < 1) {
+    return Status::InvalidArgument("--max-tokens-per-prompt must be at least 1");
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::Open(o.checkpoint));
+  const ModelConfig& c = model->config();
+  ASSIGN_OR_RETURN(CheckpointInventory inv, InventoryCheckpoint(model->checkpoint(), 0));
+  ASSIGN_OR_RETURN(std::vector<int> layers, SelectProfileLayers(o.layers, c.MoeLayers(), c.num_layers));
+  ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> ids, TokenizeSuite(suite, o));
 
   GateProfile p;
   p.family = std::string(FamilyName(c.family));
@@ -99,33 +134,40 @@ Result<GateProfile> RunGateProfile(const ProfileOptions& o) {
   p.suite_path = suite.path;
   p.suite_sha256 = suite.sha256;
 
+  // Memory: estimate both orders before any weight is touched, choose, or refuse.
+  ASSIGN_OR_RETURN(WeightPages pages, WeightPages::Build(model->checkpoint()));
+  ForwardWorkload work;
+  for (const auto& v : ids) work.prompt_tokens.push_back(static_cast<int>(v.size()));
+  work.distinct_tokens = DistinctTokens(ids);
+  work.last_layer = layers.back();
+  std::set<std::string> domains;
+  for (const CalibrationPrompt& prompt : suite.prompts) domains.insert(prompt.domain);
+  ProfileShape shape;
+  shape.prompts = ids.size();
+  shape.domains = domains.size();
+  shape.layers = layers.size();
+  shape.experts = static_cast<uint64_t>(p.num_experts);
+  shape.topm = static_cast<uint64_t>(p.topm);
+  for (int n : work.prompt_tokens) shape.tokens += static_cast<uint64_t>(n);
+  Result<ProcessMemory> now = ReadProcessMemory();
+  if (!now.ok() && o.max_rss > 0) return now.status().WithContext("--max-rss");
+  const uint64_t held = now.ok() ? std::max(now->rss_bytes, now->peak_bytes) : 0;
+  ASSIGN_OR_RETURN(ProfileMemoryPlan plan,
+                   PlanProfileMemory(EstimatePromptByPrompt(*model, pages, work),
+                                     EstimateLayerMajor(*model, pages, work), held,
+                                     ProfileStatisticsBytes(shape), o.max_rss, o.stream_layers));
+  p.execution = {plan.layer_stream ? "layer-stream" : "prompt-by-prompt", o.max_rss,
+                 plan.estimate(), 0};
+
   ProfileAccumulator acc(&p, std::set<int>(layers.begin(), layers.end()));
-  Sequence seq(*model);
-  ForwardOptions fo;
-  fo.observer = &acc;
-  fo.all_logits = false;
-  for (size_t i = 0; i < suite.prompts.size(); ++i) {
-    const CalibrationPrompt& prompt = suite.prompts[i];
-    std::vector<int32_t> ids = prompt.ids;
-    if (!prompt.pretokenized()) {
-      auto enc = tokenizer->Encode(prompt.text);
-      if (!enc.ok()) return enc.status().WithContext(fmt::format("{}: prompt \"{}\"", o.suite, prompt.id));
-      ids = std::move(enc).value();
-    }
-    if (ids.empty()) {
-      return Status::InvalidArgument("{}: prompt \"{}\" encodes to no tokens", o.suite, prompt.id);
-    }
-    if (static_cast<int>(ids.size()) > o.max_tokens_per_prompt) ids.resize(o.max_tokens_per_prompt);
-    acc.BeginPrompt(prompt.id, prompt.domain, static_cast<uint32_t>(ids.size()));
-    seq.Reset();
-    Status st = Forward(*model, seq, ids, fo, nullptr);
-    if (!st.ok()) return st.WithContext(fmt::format("{}: prompt \"{}\"", o.suite, prompt.id));
-    if (!acc.first_nonfinite().empty()) {
-      return Status::Corruption("{}: router scores are NaN or Inf at {}; refusing to record "
-                                "statistics from a broken model",
-                                o.checkpoint, acc.first_nonfinite());
-    }
-    if (o.progress) o.progress(i + 1, suite.prompts.size(), p.tokens);
+  if (plan.layer_stream) {
+    RETURN_IF_ERROR(
+        RunLayerStream(*model, pages, suite, ids, o, layers.back(), plan.estimate(), acc, p));
+  } else {
+    RETURN_IF_ERROR(RunPromptByPrompt(*model, suite, ids, o, plan.estimate(), acc, p));
+  }
+  if (Result<ProcessMemory> end = ReadProcessMemory(); end.ok()) {
+    p.execution.peak_rss = end->peak_bytes;
   }
   return p;
 }

@@ -79,6 +79,11 @@ bool IsPackBundleFileName(const std::string& name) {
   }
   const auto& aux = CheckpointAuxFileNames();
   if (std::find(aux.begin(), aux.end(), name) != aux.end()) return true;
+  // node-<k>.gguf (pack --format gguf|both)
+  if (name.size() > 10 && name.starts_with("node-") && name.ends_with(".gguf") &&
+      IsDigits(name.substr(5, name.size() - 10))) {
+    return true;
+  }
   // model-00001-of-00003.safetensors
   return name.size() == 32 && name.starts_with("model-") && IsDigits(name.substr(6, 5)) &&
          name.substr(11, 4) == "-of-" && IsDigits(name.substr(15, 5)) &&

@@ -17,6 +17,7 @@
 #include "manifest/release_path.h"
 #include "manifest/release_time.h"
 #include "pipeline/bundle_writer.h"
+#include "pipeline/gguf_node_export.h"
 #include "pipeline/pack_output_dir.h"
 
 namespace moedist {
@@ -221,6 +222,11 @@ Result<PackReport> PackRelease(const PackRequest& req) {
                       .WithContext(req.plan_source.empty() ? "plan" : req.plan_source));
   ASSIGN_OR_RETURN(ReleaseLayout layout,
                    PlanRelease(*ckpt, classified, req.plan, req.recipe, {req.shard_bytes}));
+  if (req.format != NodeFileFormat::kSafetensors) {
+    std::vector<NodeInfo> infos;
+    for (const NodePlan& n : layout.nodes) infos.push_back(n.info);
+    RETURN_IF_ERROR(CheckNodesExpressibleAsGguf(req.checkpoint_dir, infos));
+  }
   std::atomic<uint64_t> tensors_written{0};
   WrapProducers(layout, req.after_tensor, &tensors_written);
   DistributionSections sections;
@@ -288,6 +294,15 @@ Result<PackReport> PackRelease(const PackRequest& req) {
     }
     RETURN_IF_ERROR(CheckNode(dist, n));
   }
+  std::vector<std::string> gguf_warnings;
+  if (req.format != NodeFileFormat::kSafetensors) {
+    std::vector<NodeInfo> infos;
+    for (const NodePlan& n : layout.nodes) infos.push_back(n.info);
+    ASSIGN_OR_RETURN(std::vector<WrittenFile> ggufs,
+                     WriteNodeGgufs(dist, req.checkpoint_dir, infos, gguf_warnings));
+    if (req.format == NodeFileFormat::kGguf) written.clear();
+    for (WrittenFile& f : ggufs) written.push_back(std::move(f));
+  }
 
   // 5. Prune what an earlier release left; the source must not have changed meanwhile.
   std::set<std::string> keep;
@@ -319,7 +334,9 @@ Result<PackReport> PackRelease(const PackRequest& req) {
                         {"strategy", req.plan.strategy}};
   sections.overlay = {{"experts_per_layer", overlay_sizes}};
   sections.recipe = {{"recipe", req.recipe.source}};
+  const bool gguf_only = req.format == NodeFileFormat::kGguf;
   for (const BundlePlan& b : layout.bundles) {
+    if (gguf_only) break;  // the node GGUFs are self-contained; no shared bundles are kept
     sections.bundle_facts[b.name] = {{"kind", b.name.starts_with("group-") ? "group" : b.name},
                                      {"tensors", b.tensors.size()}};
   }
@@ -327,9 +344,12 @@ Result<PackReport> PackRelease(const PackRequest& req) {
     nlohmann::json held = nlohmann::json::object();
     for (const auto& [layer, nl] : n.info.layers) held[std::to_string(layer)] = nl.held;
     sections.bundle_facts[n.info.node] = {{"kind", "node"}, {"mode", NodeModeName(n.info.mode)}};
+    if (req.format != NodeFileFormat::kSafetensors) {
+      sections.bundle_facts[n.info.node]["gguf"] = n.info.node + "/" + NodeGgufFileName(n.info.node);
+    }
     sections.nodes.push_back(
         {n.info.node,
-         n.info.bundles,
+         gguf_only ? std::vector<std::string>{n.info.node} : n.info.bundles,
          {{"group", n.info.group}, {"mode", NodeModeName(n.info.mode)}, {"held_experts", held}}});
   }
   ASSIGN_OR_RETURN(Distribution d, BuildDistribution(dist, sections, build));
@@ -351,7 +371,9 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   }
 
   report.out_dir = dist;
-  for (const BundlePlan& b : layout.bundles) report.bundles.push_back(b.name);
+  for (const BundlePlan& b : layout.bundles) {
+    if (!gguf_only) report.bundles.push_back(b.name);
+  }
   for (const NodePlan& n : layout.nodes) {
     report.bundles.push_back(n.info.node);
     report.nodes.push_back(n.info);
@@ -368,6 +390,7 @@ Result<PackReport> PackRelease(const PackRequest& req) {
     if (!dec.choice.note.empty()) report.fallbacks.push_back(dec);
   }
   report.warnings = layout.warnings;
+  for (std::string& w : gguf_warnings) report.warnings.push_back(std::move(w));
   if (stale_temporaries > 0) {
     report.warnings.push_back(
         fmt::format("removed {} temporary files of an interrupted pack", stale_temporaries));

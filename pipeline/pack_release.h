@@ -30,6 +30,7 @@
 
 #include "core/status.h"
 #include "pipeline/expert_plan.h"
+#include "pipeline/pack_gguf_nodes.h"
 #include "pipeline/pack_layout.h"
 #include "pipeline/pack_recipe.h"
 
@@ -44,6 +45,9 @@ struct PackRequest {
   std::string out_dir;        // DIST
   int threads = 1;            // shards written at once
   uint64_t shard_bytes = uint64_t{4} << 30;
+  // safetensors: sharded bundles; both: plus node-<k>/node-<k>.gguf; gguf: only the node GGUFs
+  // (pack_gguf_nodes.h).
+  NodeFileFormat format = NodeFileFormat::kSafetensors;
   // distribution.json release fields
   std::string release_name;  // empty: "<model_type>-<G>x"
   uint64_t release_version = 1;

@@ -36,6 +36,8 @@ void ProfileAccumulator::BeginPrompt(const std::string& id, const std::string& d
                                      uint32_t tokens) {
   GateProfile& p = *profile_;
   prompt_first_token_ = p.token_prompt.size();
+  first_token_.push_back(prompt_first_token_);
+  prompt_ = p.prompts.size();
   const uint32_t index = static_cast<uint32_t>(p.prompts.size());
   p.prompts.push_back({id, domain, tokens});
   p.token_prompt.insert(p.token_prompt.end(), tokens, index);
@@ -49,12 +51,17 @@ void ProfileAccumulator::BeginPrompt(const std::string& id, const std::string& d
   }
 }
 
+void ProfileAccumulator::SelectPrompt(size_t index) {
+  prompt_ = index;
+  prompt_first_token_ = first_token_[index];
+}
+
 void ProfileAccumulator::OnRouting(const RoutingBatch& b) {
   LayerGateProfile* l = Layer(b.layer);
   if (l == nullptr || profile_->prompts.empty()) return;
   const int E = b.num_experts, k = b.top_k, m = profile_->topm;
-  const size_t prompt = profile_->prompts.size() - 1;
-  std::vector<double>& domain = l->domain_mass[profile_->prompts.back().domain];
+  const size_t prompt = prompt_;
+  std::vector<double>& domain = l->domain_mass[profile_->prompts[prompt].domain];
   float* prompt_mass = l->prompt_mass.data() + prompt * E;
   for (int t = 0; t < b.num_tokens; ++t) {
     const float* s = b.probs + static_cast<size_t>(t) * E;
@@ -68,7 +75,7 @@ void ProfileAccumulator::OnRouting(const RoutingBatch& b) {
     if (!finite || !(sum > 0)) {
       if (first_nonfinite_.empty()) {
         first_nonfinite_ = fmt::format("layer {} token {} of prompt \"{}\"", b.layer,
-                                       b.first_position + t, profile_->prompts.back().id);
+                                       b.first_position + t, profile_->prompts[prompt].id);
       }
       ++l->nonfinite_tokens;
       continue;

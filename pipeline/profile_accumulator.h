@@ -5,6 +5,7 @@
 #pragma once
 
 #include <set>
+#include <vector>
 
 #include "pipeline/gate_profile.h"
 #include "runtime-min/routing_observer.h"
@@ -17,8 +18,13 @@ class ProfileAccumulator final : public RoutingObserver {
   // record.
   ProfileAccumulator(GateProfile* profile, const std::set<int>& layers);
 
-  // Starts the next prompt; its tokens are the next `tokens` rows of every layer.
+  // Starts the next prompt; its tokens are the next `tokens` rows of every layer. Routing
+  // observed from now on is this prompt's.
   void BeginPrompt(const std::string& id, const std::string& domain, uint32_t tokens);
+  // Routing observed from now on belongs to prompt `index`, already begun. A layer-major pass
+  // begins every prompt first, then selects each one as it runs through a layer; since each
+  // layer's sums are separate, they are added in the same order as prompt by prompt.
+  void SelectPrompt(size_t index);
   void OnRouting(const RoutingBatch& batch) override;
 
   // First observation that had NaN/Inf scores, if any (layer, token), for the error message.
@@ -29,6 +35,8 @@ class ProfileAccumulator final : public RoutingObserver {
 
   GateProfile* profile_;
   std::vector<int> layer_slot_;   // layer -> index into profile_->layers, or -1
+  std::vector<uint64_t> first_token_;  // [prompt] its first row
+  size_t prompt_ = 0;                  // the prompt routing is attributed to
   uint64_t prompt_first_token_ = 0;
   std::vector<float> scratch_;
   std::vector<int> order_;

@@ -33,6 +33,18 @@ class KvCache {
     for (auto& v : v_) v.resize(static_cast<size_t>(cap) * heads_ * v_dim_);
     capacity_ = cap;
   }
+  // Layer-major passes (layer_stream.h) hold one layer's keys and values at a time: room for
+  // positions [0, n) of `layer` only, and freeing it once the layer is done. Not to be mixed
+  // with Reserve() on the same cache.
+  void ReserveLayer(int layer, int n) {
+    const size_t kn = size_t(n) * heads_ * k_dim_, vn = size_t(n) * heads_ * v_dim_;
+    if (k_[layer].size() < kn) k_[layer].resize(kn);
+    if (v_[layer].size() < vn) v_[layer].resize(vn);
+  }
+  void ReleaseLayer(int layer) {
+    std::vector<float>().swap(k_[layer]);
+    std::vector<float>().swap(v_[layer]);
+  }
   // Rows of position `pos` (all heads) of one layer.
   float* k(int layer, int pos) { return k_[layer].data() + size_t(pos) * heads_ * k_dim_; }
   float* v(int layer, int pos) { return v_[layer].data() + size_t(pos) * heads_ * v_dim_; }

@@ -19,14 +19,19 @@ float* ThreadScratch(int64_t floats) {
   return buf.data();
 }
 
-// A stored row as f32: the mapping itself when it is aligned f32, else widened into `scratch`.
+bool IsAlignedF32(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0;
+}
+
+// Values [begin, begin + count) of stored row r as f32: the mapping itself when it is aligned
+// f32, else decoded (widened or dequantized) into `scratch`.
 const float* RowF32(const WeightMatrix& w, int64_t r, int64_t begin, int64_t count,
                     float* scratch) {
-  const uint8_t* p = w.row(r) + begin * w.element_bytes();
-  if (w.dtype == DType::kF32 && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0) {
-    return reinterpret_cast<const float*>(p);
+  if (w.type == QuantType::kF32) {
+    const uint8_t* p = w.row(r) + (w.col_offset + begin) * int64_t{sizeof(float)};
+    if (IsAlignedF32(p)) return reinterpret_cast<const float*>(p);
   }
-  ConvertToF32(p, w.dtype, count, scratch);
+  DecodeWeightRow(w, r, begin, count, scratch);
   return scratch;
 }
 
@@ -55,28 +60,38 @@ void MatMulRowwise(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   }
   // Stored rows are input features: each thread owns a block of output columns and
   // accumulates y[t, block] += x[t, i] * W[i, block] over i, so its y block stays in cache.
-  pool.ParallelFor(w.out, 64, [&](int64_t begin, int64_t end) {
-    const int64_t width = end - begin;
-    float* scratch = ThreadScratch(width);
-    for (int64_t t = 0; t < n; ++t) std::memset(y + t * w.out + begin, 0, width * sizeof(float));
-    for (int64_t i = 0; i < w.in; ++i) {
-      const float* row = RowF32(w, i, begin, width, scratch);
-      for (int64_t t = 0; t < n; ++t) Axpy(x[t * w.in + i], row, y + t * w.out + begin, width);
-    }
-  });
+  // Column blocks are whole quant blocks, so (for a view that starts on a block boundary) no
+  // block is decoded by two threads.
+  const int64_t unit = GetQuantTypeInfo(w.type).block_elements;
+  pool.ParallelFor((w.out + unit - 1) / unit, std::max<int64_t>(1, 64 / unit),
+                   [&](int64_t unit_begin, int64_t unit_end) {
+                     const int64_t begin = unit_begin * unit,
+                                   end = std::min(w.out, unit_end * unit);
+                     const int64_t width = end - begin;
+                     float* scratch = ThreadScratch(width);
+                     for (int64_t t = 0; t < n; ++t)
+                       std::memset(y + t * w.out + begin, 0, width * sizeof(float));
+                     for (int64_t i = 0; i < w.in; ++i) {
+                       const float* row = RowF32(w, i, begin, width, scratch);
+                       for (int64_t t = 0; t < n; ++t)
+                         Axpy(x[t * w.in + i], row, y + t * w.out + begin, width);
+                     }
+                   });
 }
 
 void MatMulGemm(const float* x, int64_t n, const WeightMatrix& w, float* y) {
   EnsureBlasThreads();
   const CBLAS_TRANSPOSE wt = w.in_major ? CblasNoTrans : CblasTrans;
-  if (w.dtype == DType::kF32 && reinterpret_cast<uintptr_t>(w.data) % alignof(float) == 0) {
+  const uint8_t* first = w.data + w.col_offset * int64_t{sizeof(float)};
+  if (w.type == QuantType::kF32 && IsAlignedF32(first) && w.row_bytes % sizeof(float) == 0) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, wt, static_cast<blasint>(n),
                 static_cast<blasint>(w.out), static_cast<blasint>(w.in), 1.0f, x,
-                static_cast<blasint>(w.in), reinterpret_cast<const float*>(w.data),
-                static_cast<blasint>(w.stride), 0.0f, y, static_cast<blasint>(w.out));
+                static_cast<blasint>(w.in), reinterpret_cast<const float*>(first),
+                static_cast<blasint>(w.row_bytes / int64_t{sizeof(float)}), 0.0f, y,
+                static_cast<blasint>(w.out));
     return;
   }
-  // Widen a block of output features at a time, then one sgemm per block.
+  // Decode a block of output features at a time, then one sgemm per block.
   const int64_t block = std::max<int64_t>(1, std::min(w.out, kConvertBlockFloats / w.in));
   thread_local std::vector<float> buf;
   if (static_cast<int64_t>(buf.size()) < block * w.in) buf.resize(block * w.in);
@@ -86,21 +101,17 @@ void MatMulGemm(const float* x, int64_t n, const WeightMatrix& w, float* y) {
     const int64_t ob = std::min(block, w.out - o0);
     if (!w.in_major) {  // rows o0..o0+ob of [out, in] → wb [ob, in]
       pool.ParallelFor(ob, 8, [&](int64_t b, int64_t e) {
-        for (int64_t o = b; o < e; ++o) {
-          ConvertToF32(w.row(o0 + o), w.dtype, w.in, wb + o * w.in);
-        }
+        for (int64_t o = b; o < e; ++o) DecodeWeightRow(w, o0 + o, 0, w.in, wb + o * w.in);
       });
     } else {  // columns o0..o0+ob of [in, out] → wb [in, ob]
       pool.ParallelFor(w.in, 8, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {
-          ConvertToF32(w.row(i) + o0 * w.element_bytes(), w.dtype, ob, wb + i * ob);
-        }
+        for (int64_t i = b; i < e; ++i) DecodeWeightRow(w, i, o0, ob, wb + i * ob);
       });
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, wt, static_cast<blasint>(n),
-                static_cast<blasint>(ob), static_cast<blasint>(w.in), 1.0f, x,
-                static_cast<blasint>(w.in), wb, static_cast<blasint>(w.in_major ? ob : w.in),
-                0.0f, y + o0, static_cast<blasint>(w.out));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, wt, static_cast<blasint>(n), static_cast<blasint>(ob),
+                static_cast<blasint>(w.in), 1.0f, x, static_cast<blasint>(w.in), wb,
+                static_cast<blasint>(w.in_major ? ob : w.in), 0.0f, y + o0,
+                static_cast<blasint>(w.out));
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "runtime-min/kernels.h"
 #include "runtime-min/matmul.h"
+#include "runtime-min/stored_tensor.h"
 
 namespace moedist {
 namespace {
@@ -38,32 +39,58 @@ FamilyNames NamesFor(const ModelConfig& c) {
   }
 }
 
+// A view of `t`'s stored rows of `row_length` values starting at stored row `first_row`:
+// `out` x `in` (in_major: the stored rows are the `in` input features).
+Result<WeightMatrix> RowsOf(const StoredTensor& t, uint64_t first_row, uint64_t out, uint64_t in,
+                           bool in_major) {
+  ASSIGN_OR_RETURN(uint64_t row_bytes, QuantRowBytes(t.type, t.shape.back()));
+  return WeightMatrix{t.bytes.data() + first_row * row_bytes,
+                      t.type,
+                      static_cast<int64_t>(out),
+                      static_cast<int64_t>(in),
+                      in_major,
+                      static_cast<int64_t>(row_bytes),
+                      0};
+}
+
 class Binder {
  public:
-  explicit Binder(const Checkpoint& ckpt) : ckpt_(ckpt) {}
+  // `ckpt`, when the tensors come from a checkpoint, names shards in messages.
+  Binder(const TensorLookup& lookup, const std::string& source, bool experts_may_be_absent,
+         const Checkpoint* ckpt)
+      : lookup_(lookup), source_(source), experts_may_be_absent_(experts_may_be_absent),
+        ckpt_(ckpt) {}
 
-  bool Has(const std::string& name) const { return ckpt_.Find(name) != nullptr; }
+  bool experts_may_be_absent() const { return experts_may_be_absent_; }
 
-  Result<const CheckpointTensor*> Get(const std::string& name, const Shape& shape) const {
-    const CheckpointTensor* t = ckpt_.Find(name);
-    if (!t) return Status::NotFound("{}: tensor \"{}\" not found", ckpt_.dir(), name);
-    if (!IsRuntimeWeightDType(t->dtype())) {
-      return Status::Unsupported("tensor \"{}\" has dtype {}; runtime-min computes with F32, "
-                                 "BF16 or F16 weights",
-                                 name, DTypeName(t->dtype()));
+  // A lookup error counts as present, so Get reports it.
+  bool Has(const std::string& name) const {
+    Result<std::optional<StoredTensor>> t = lookup_(name);
+    return !t.ok() || t->has_value();
+  }
+
+  // The tensor's bytes, encoding and logical shape (stored_tensor.h), the shape checked.
+  Result<StoredTensor> Get(const std::string& name, const Shape& shape) const {
+    ASSIGN_OR_RETURN(std::optional<StoredTensor> found, lookup_(name));
+    if (!found) return Status::NotFound("{}: tensor \"{}\" not found", source_, name);
+    StoredTensor st = std::move(*found);
+    const CheckpointTensor* t = ckpt_ ? ckpt_->Find(name) : nullptr;
+    if (st.shape != shape && t != nullptr && t->dtype() == DType::kU8) {
+      return Status::Corruption("tensor \"{}\" has logical shape {} (its moedist.quant metadata "
+                                "in {}), expected {} from config.json",
+                                name, ShapeText(st.shape), t->shard->path(), ShapeText(shape));
     }
-    if (t->shape() != shape) {
+    if (st.shape != shape) {
       return Status::Corruption("tensor \"{}\" has shape {}, expected {} from config.json", name,
-                                ShapeText(t->shape()), ShapeText(shape));
+                                ShapeText(st.shape), ShapeText(shape));
     }
-    return t;
+    return st;
   }
 
   // A [out, in] nn.Linear weight.
   Result<WeightMatrix> Matrix(const std::string& name, uint64_t out, uint64_t in) const {
-    ASSIGN_OR_RETURN(const CheckpointTensor* t, Get(name, {out, in}));
-    return WeightMatrix{t->bytes().data(), t->dtype(), static_cast<int64_t>(out),
-                        static_cast<int64_t>(in), false, static_cast<int64_t>(in)};
+    ASSIGN_OR_RETURN(StoredTensor t, Get(name, {out, in}));
+    return RowsOf(t, 0, out, in, false);
   }
 
   // "<base>.weight" plus "<base>.bias" when the checkpoint has one.
@@ -77,9 +104,10 @@ class Binder {
   }
 
   Result<std::vector<float>> Vector(const std::string& name, uint64_t n) const {
-    ASSIGN_OR_RETURN(const CheckpointTensor* t, Get(name, {n}));
+    ASSIGN_OR_RETURN(StoredTensor t, Get(name, {n}));
+    ASSIGN_OR_RETURN(WeightMatrix row, RowsOf(t, 0, 1, n, false));
     std::vector<float> v(n);
-    ConvertToF32(t->bytes().data(), t->dtype(), static_cast<int64_t>(n), v.data());
+    DecodeWeightRow(row, 0, 0, static_cast<int64_t>(n), v.data());
     return v;
   }
 
@@ -93,7 +121,10 @@ class Binder {
   }
 
  private:
-  const Checkpoint& ckpt_;
+  const TensorLookup& lookup_;
+  const std::string& source_;
+  bool experts_may_be_absent_;
+  const Checkpoint* ckpt_;
 };
 
 Status LoadGqa(const Binder& b, const ModelConfig& c, const std::string& p, AttentionWeights& a) {
@@ -139,32 +170,32 @@ Status LoadMla(const Binder& b, const ModelConfig& c, const std::string& p, Atte
 }
 
 // Packed experts: one tensor per projection with experts along axis 0. Each expert's gate / up
-// / down is a view; fused gate_up tensors are split into their two halves.
+// / down is a view; fused gate_up tensors are split into their two halves. Block-quantized
+// packed tensors (pack quantizes rows of the last dimension) are views the same way: Llama-4's
+// gate_up [E, H, 2I] has stored rows of 2I values, the up half starting I values in, whether or
+// not I is a multiple of the block (DecodeWeightRow decodes the blocks a range touches).
 Status LoadPackedExperts(const Binder& b, const ModelConfig& c, const std::string& p,
                          MoeWeights& m) {
   const uint64_t e = c.routing.num_experts, h = c.hidden_size, i = c.moe_intermediate_size;
   const bool llama4 = c.expert_layout == ExpertLayout::kPackedLlama4;
   // Llama-4: gate_up [E, H, 2I] (used as x @ W), down [E, I, H]. v5: gate_up [E, 2I, H], down
   // [E, H, I] (nn.Linear layout).
-  ASSIGN_OR_RETURN(const CheckpointTensor* gu,
-                   b.Get(p + "experts.gate_up_proj", llama4 ? Shape{e, h, 2 * i} : Shape{e, 2 * i, h}));
-  ASSIGN_OR_RETURN(const CheckpointTensor* dn,
+  ASSIGN_OR_RETURN(StoredTensor gu, b.Get(p + "experts.gate_up_proj",
+                                          llama4 ? Shape{e, h, 2 * i} : Shape{e, 2 * i, h}));
+  ASSIGN_OR_RETURN(StoredTensor dn,
                    b.Get(p + "experts.down_proj", llama4 ? Shape{e, i, h} : Shape{e, h, i}));
-  const int64_t eb = DTypeBits(gu->dtype()) / 8, db = DTypeBits(dn->dtype()) / 8;
-  const int64_t H = h, I = i;
   m.experts.resize(e);
   for (uint64_t x = 0; x < e; ++x) {
-    const uint8_t* g = gu->bytes().data() + x * 2 * H * I * eb;
-    const uint8_t* d = dn->bytes().data() + x * H * I * db;
     MlpWeights& w = m.experts[x];
-    if (llama4) {
-      w.gate = {g, gu->dtype(), I, H, true, 2 * I};
-      w.up = {g + I * eb, gu->dtype(), I, H, true, 2 * I};
-      w.down = {d, dn->dtype(), H, I, true, H};
-    } else {
-      w.gate = {g, gu->dtype(), I, H, false, H};
-      w.up = {g + I * H * eb, gu->dtype(), I, H, false, H};
-      w.down = {d, dn->dtype(), H, I, false, I};
+    if (llama4) {  // stored rows: H input rows of 2I, then I input rows of H, per expert
+      ASSIGN_OR_RETURN(w.gate, RowsOf(gu, x * h, i, h, true));
+      w.up = w.gate;
+      w.up.col_offset = static_cast<int64_t>(i);
+      ASSIGN_OR_RETURN(w.down, RowsOf(dn, x * i, h, i, true));
+    } else {  // stored rows: I gate rows then I up rows of H, then H down rows of I
+      ASSIGN_OR_RETURN(w.gate, RowsOf(gu, x * 2 * i, i, h, false));
+      ASSIGN_OR_RETURN(w.up, RowsOf(gu, x * 2 * i + i, i, h, false));
+      ASSIGN_OR_RETURN(w.down, RowsOf(dn, x * h, h, i, false));
     }
   }
   return Status::Ok();
@@ -185,8 +216,14 @@ Status LoadMoe(const Binder& b, const ModelConfig& c, const FamilyNames& nm, con
   } else {
     m.experts.resize(e);
     for (uint64_t x = 0; x < e; ++x) {
-      ASSIGN_OR_RETURN(m.experts[x],
-                       b.Mlp(p + "experts." + std::to_string(x), nm, h, c.moe_intermediate_size));
+      const std::string base = p + "experts." + std::to_string(x) + ".";
+      if (b.experts_may_be_absent() && !b.Has(base + nm.gate + ".weight") &&
+          !b.Has(base + nm.up + ".weight") && !b.Has(base + nm.down + ".weight")) {
+        m.absent.push_back(static_cast<int>(x));  // a mask-mode node does not hold it
+        continue;
+      }
+      ASSIGN_OR_RETURN(m.experts[x], b.Mlp(base.substr(0, base.size() - 1), nm, h,
+                                           c.moe_intermediate_size));
     }
   }
   if (c.routing.num_shared_experts > 0 && nm.shared) {
@@ -209,9 +246,25 @@ void ApplyLinear(const Linear& l, const float* x, int64_t n, float* y) {
   }
 }
 
-Result<ModelWeights> LoadModelWeights(const Checkpoint& ckpt) {
-  const ModelConfig& c = ckpt.config();
-  const Binder b(ckpt);
+static Result<ModelWeights> BindAll(const Binder& b, const ModelConfig& c);
+
+Result<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const WeightLoadOptions& options) {
+  const TensorLookup lookup = [&ckpt](const std::string& name) -> Result<std::optional<StoredTensor>> {
+    const CheckpointTensor* t = ckpt.Find(name);
+    if (!t) return std::optional<StoredTensor>();
+    ASSIGN_OR_RETURN(StoredTensor st, ReadStoredTensor(*t));
+    return std::optional<StoredTensor>(std::move(st));
+  };
+  return BindAll(Binder(lookup, ckpt.dir(), options.experts_may_be_absent, &ckpt), ckpt.config());
+}
+
+Result<ModelWeights> LoadModelWeights(const ModelConfig& c, const std::string& source,
+                                      const TensorLookup& lookup,
+                                      const WeightLoadOptions& options) {
+  return BindAll(Binder(lookup, source, options.experts_may_be_absent, nullptr), c);
+}
+
+static Result<ModelWeights> BindAll(const Binder& b, const ModelConfig& c) {
   const FamilyNames nm = NamesFor(c);
   const uint64_t h = c.hidden_size, v = c.vocab_size;
   const std::string base = c.weight_prefix + "model.";

@@ -3,15 +3,20 @@
 // expert width, F = dense MLP width, hd = head_dim, nh/kvh = attention / key-value heads.
 //
 // Matrices are WeightMatrix views into the mmapped shards (never copied; BF16/F16 are widened
-// as they are used). Vectors (norm weights, biases) are small and widened to f32 once at load.
-// An empty vector / WeightMatrix means the model has no such tensor.
+// and moedist.quant block types dequantized as they are used, stored_tensor.h). Vectors (norm
+// weights, biases) are small and decoded to f32 once at load. An empty vector / WeightMatrix
+// means the model has no such tensor.
 // Thread safety: immutable after LoadModelWeights(); the Checkpoint must outlive it.
 #pragma once
 
+#include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "formats/hf_checkpoint.h"
+#include "runtime-min/stored_tensor.h"
 #include "runtime-min/weight_matrix.h"
 
 namespace moedist {
@@ -51,6 +56,7 @@ struct MoeWeights {
   Linear router;                    // [E, H]
   std::vector<float> score_bias;    // DeepSeek-V3 e_score_correction_bias [E] (selection only)
   std::vector<MlpWeights> experts;  // [E] of I-wide SwiGLU experts
+  std::vector<int> absent;          // ids whose experts[id] is empty (a mask-mode node bundle)
   bool has_shared = false;
   MlpWeights shared;                // S-wide (DeepSeek: n_shared_experts fused; Qwen2, Llama-4: 1)
   Linear shared_gate;               // Qwen2-MoE: [1, H], sigmoid(·) scales the shared expert
@@ -72,8 +78,26 @@ struct ModelWeights {
   Linear lm_head;                    // [V, H] (the embedding when tied)
 };
 
-// Binds every tensor the forward pass needs, checking names, dtypes (F32, BF16, F16) and
-// shapes against the config; errors name the tensor, what was found and what was expected.
-Result<ModelWeights> LoadModelWeights(const Checkpoint& ckpt);
+struct WeightLoadOptions {
+  // A node bundle in mask mode (docs/formats/bundle.md) holds only some routed experts under
+  // their original ids: an expert with none of its three projections present is recorded in
+  // MoeWeights::absent instead of refused. One with some but not all is still an error.
+  bool experts_may_be_absent = false;
+};
+
+// Binds every tensor the forward pass needs, checking names, encodings (F32, BF16, F16, or a
+// block type with its moedist.quant metadata) and logical shapes against the config; errors
+// name the tensor (and for quantized ones its shard), what was found and what was expected.
+Result<ModelWeights> LoadModelWeights(const Checkpoint& ckpt,
+                                      const WeightLoadOptions& options = {});
+
+// The same from any source of Hugging Face-named tensors (a node GGUF: gguf_model_loader.h):
+// `lookup` gives a tensor's StoredTensor, or nullopt when the source has no such tensor.
+// `source` names it in messages.
+using TensorLookup =
+    std::function<Result<std::optional<StoredTensor>>(const std::string& name)>;
+Result<ModelWeights> LoadModelWeights(const ModelConfig& config, const std::string& source,
+                                      const TensorLookup& lookup,
+                                      const WeightLoadOptions& options = {});
 
 }  // namespace moedist

@@ -28,9 +28,15 @@ void MoeForward(const Model& m, int layer, const float* x, int n, int pos0,
   r.num_experts = ne;
   r.top_k = k;
 
-  // 1. router logits [n, E].
+  // 1. router logits [n, E]. Always row by row, never sgemm: each logit is then one dot product
+  //    whose summation order does not depend on how many experts the router has, so a node
+  //    whose router is sliced to its experts gets bit for bit the logits the full router gives
+  //    those experts (sgemm's blocking, and so its rounding, changes with E).
   r.logits.resize(size_t(n) * ne);
-  ApplyLinear(w.router, x, n, r.logits.data());
+  MatMulRowwise(x, n, w.router.w, r.logits.data());
+  for (int t = 0; t < n && !w.router.bias.empty(); ++t) {
+    for (int e = 0; e < ne; ++e) r.logits[size_t(t) * ne + e] += w.router.bias[e];
+  }
 
   // 2. top-k among the allowed experts, as the family's router does (router.h).
   RouteTokens(c.routing, w.score_bias.empty() ? nullptr : w.score_bias.data(),

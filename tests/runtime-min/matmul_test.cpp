@@ -49,7 +49,10 @@ TEST_P(MatMulTest, BothPathsMatchReference) {
   // The weights as the kernels will see them (rounded to the dtype).
   std::vector<float> wr(wf.size());
   ConvertToF32(base, p.dtype, static_cast<int64_t>(wf.size()), wr.data());
-  WeightMatrix w{base, p.dtype, out, in, p.in_major, stride};
+  const QuantType type = p.dtype == DType::kF32    ? QuantType::kF32
+                         : p.dtype == DType::kBF16 ? QuantType::kBF16
+                                                   : QuantType::kF16;
+  WeightMatrix w{base, type, out, in, p.in_major, stride * esize, 0};
   std::vector<float> x(p.n * in);
   for (float& v : x) v = dist(rng);
   std::vector<float> y1(p.n * out), y2(p.n * out);

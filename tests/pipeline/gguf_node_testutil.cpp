@@ -1,0 +1,68 @@
+#include "gguf_node_testutil.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/json_strict.h"
+#include "core/mapped_file.h"
+#include "pack_fixture_testutil.h"
+
+namespace moedist::gguf_testing {
+namespace fs = std::filesystem;
+
+std::vector<GgufCase> GgufCases(const std::string& scratch) {
+  std::vector<GgufCase> cases;
+  for (const std::string& f : pack_testing::Families()) {
+    cases.push_back(
+        {f, pack_testing::FixtureDir(f), KeepRecipe(), f == "deepseek_v3" || f == "olmoe"});
+  }
+  // DeepSeek-V3 without expert groups: routing depends only on each expert's own score, so a
+  // sliced node is exact and llama.cpp's deepseek2 runs it.
+  const fs::path flat = fs::path(scratch) / "deepseek_v3_flat";
+  fs::create_directories(flat);
+  for (const auto& e : fs::directory_iterator(pack_testing::FixtureDir("deepseek_v3"))) {
+    if (e.path().filename() != "config.json")
+      fs::copy_file(e.path(), flat / e.path().filename(), fs::copy_options::overwrite_existing);
+  }
+  auto cfg = nlohmann::json::parse(
+      pack_testing::ReadAll(pack_testing::FixtureDir("deepseek_v3") + "/config.json"));
+  cfg["n_group"] = 1;
+  cfg["topk_group"] = 1;
+  std::ofstream(flat / "config.json") << cfg.dump(2);
+  cases.push_back({"deepseek_v3_flat", flat.string(), KeepRecipe(), false});
+
+  const std::string example = std::string(MOEDIST_SOURCE_DIR) + "/examples/model/checkpoint";
+  cases.push_back({"example", example, KeepRecipe(), false});
+  auto q8 = ReadRecipeFile(std::string(MOEDIST_SOURCE_DIR) + "/examples/recipes/q8.json");
+  if (q8.ok()) cases.push_back({"example_q8", example, *q8, false});
+  // Every tensor widened to f32: llama.cpp then computes without rounding activations to the
+  // weights' type, which isolates layout errors from precision (tests/pipeline/run_llama_check.sh).
+  auto f32 = ParseRecipe(R"({"name": "f32", "default": "f32"})", "f32 recipe");
+  if (f32.ok()) cases.push_back({"example_f32", example, *f32, false});
+  return cases;
+}
+
+Result<PackReport> PackCase(const GgufCase& c, const std::string& dist, NodeFileFormat format) {
+  ASSIGN_OR_RETURN(auto ckpt, Checkpoint::Open(c.checkpoint));
+  PackRequest req =
+      pack_testing::MakeRequest(c.checkpoint, pack_testing::TwoGroupPlan(ckpt->config()), dist);
+  req.recipe = c.recipe;
+  req.format = format;
+  return PackRelease(req);
+}
+
+Result<ReplannedNode> ReplanNode(const std::string& dist, const std::string& checkpoint,
+                                 const NodeInfo& info) {
+  ReplannedNode out;
+  ASSIGN_OR_RETURN(out.node, Checkpoint::Open(dist + "/" + info.node, CheckpointOpenOptions{dist}));
+  ASSIGN_OR_RETURN(std::string config, ReadSmallFile(checkpoint + "/config.json", 16ull << 20));
+  ASSIGN_OR_RETURN(TokenizerSources tok, ReadTokenizerSources(checkpoint, config));
+  GgufNodeRequest req{out.node.get(), &info, config, tok,
+                      fmt::format("{} {}", out.node->config().model_type, info.node)};
+  ASSIGN_OR_RETURN(out.plan, PlanNodeGguf(req));
+  return out;
+}
+
+}  // namespace moedist::gguf_testing

@@ -1,0 +1,39 @@
+// Helpers for the node-GGUF tests: the cases packed (hf-tiny families, a DeepSeek variant
+// without expert groups, the trained example with its tokenizer, kept and in q8_0), packing one,
+// and re-planning a written node's GGUF the way pack does.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "formats/hf_checkpoint.h"
+#include "pipeline/gguf_node_export.h"
+#include "pipeline/pack_recipe.h"
+#include "pipeline/pack_release.h"
+
+namespace moedist::gguf_testing {
+
+struct GgufCase {
+  std::string name;        // "qwen3_moe", "deepseek_v3_flat", "example_q8"
+  std::string checkpoint;  // directory
+  PackRecipe recipe;
+  bool expect_refusal = false;  // llama.cpp cannot run the sliced node the same way
+};
+
+// All cases; the DeepSeek variant is written under `scratch`.
+std::vector<GgufCase> GgufCases(const std::string& scratch);
+
+// Packs the case into `dist` with the two-group test plan.
+Result<PackReport> PackCase(const GgufCase& c, const std::string& dist, NodeFileFormat format);
+
+struct ReplannedNode {
+  std::unique_ptr<Checkpoint> node;
+  GgufNodePlan plan;  // views into `node`
+};
+// Opens DIST/<node> as pack does and plans its GGUF again.
+Result<ReplannedNode> ReplanNode(const std::string& dist, const std::string& checkpoint,
+                                 const NodeInfo& info);
+
+}  // namespace moedist::gguf_testing
