@@ -230,6 +230,39 @@ void JudgeNode(const Context& c, NodeValidation& n) {
   }
 }
 
+// The node's GGUF file, when pack wrote one: runtime-min reads it (llama.cpp names, merged
+// experts, router sliced) and its logits must equal the safetensors node's bit for bit, since
+// both hold the same bytes. A mismatch means the export, not the model, is wrong.
+Status CheckGgufNode(const std::string& path, const MaskedModel& node, const EvalPrompts& prompts,
+                     NodeValidation& n) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    n.gguf = CheckState::kNotApplicable;
+    n.gguf_detail = "pack wrote no GGUF file for this node";
+    return Status::Ok();
+  }
+  auto gguf = Model::OpenGguf(path);
+  if (!gguf.ok()) {
+    n.gguf = CheckState::kFailed;
+    n.gguf_detail = gguf.status().ToString();
+    n.failures.push_back("gguf: " + std::string(gguf.status().message()));
+    return Status::Ok();
+  }
+  const MaskedModel from_gguf{gguf->get(), nullptr};
+  LogitComparison cmp;
+  ASSIGN_OR_RETURN(QualityStats unused, ScoreEvalPrompts(from_gguf, prompts, &node, &cmp));
+  (void)unused;
+  n.gguf = cmp.equal ? CheckState::kPassed : CheckState::kFailed;
+  n.gguf_detail = cmp.equal ? "logits equal the safetensors node's bit for bit on every eval prompt"
+                            : cmp.first_difference;
+  if (!cmp.equal) {
+    n.failures.push_back(
+        fmt::format("gguf: {} gives other logits than the safetensors node ({}; max |diff| {})",
+                    path, cmp.first_difference, cmp.max_abs_diff));
+  }
+  return Status::Ok();
+}
+
 // Load, equivalence, quality and degeneracy of one node whose files verified.
 Status ValidateNode(Context& c, const std::string& scratch, NodeValidation& n) {
   const std::string dir = c.o.dist_dir + "/" + n.node;
@@ -283,6 +316,7 @@ Status ValidateNode(Context& c, const std::string& scratch, NodeValidation& n) {
           cmp.first_difference, cmp.max_abs_diff));
     }
   }
+  RETURN_IF_ERROR(CheckGgufNode(dir + "/" + n.node + ".gguf", m, prompts, n));
   ASSIGN_OR_RETURN(n.degeneracy,
                    MeasureGenerations(m, prompts, c.generation_picks, c.o.generation_prompt_tokens,
                                       c.o.generation_new_tokens, tok ? &*tok : nullptr));

@@ -81,6 +81,7 @@ json NodeJson(const NodeValidation& n, bool full_detail) {
             {"verify", CheckStateName(n.verify)},
             {"load", CheckStateName(n.load)},
             {"equivalence", CheckStateName(n.equivalence)},
+            {"gguf", CheckStateName(n.gguf)},
             {"quality_check", CheckStateName(n.quality_check)},
             {"degeneracy_check", CheckStateName(n.degeneracy_check)},
             {"delta_vs_full", OptNum(n.delta_vs_full)},
@@ -91,6 +92,7 @@ json NodeJson(const NodeValidation& n, bool full_detail) {
     j["max_abs_logit_diff"] = Num(n.max_abs_logit_diff);
   }
   if (full_detail) {
+    j["gguf_detail"] = n.gguf_detail;
     j["verify_problems"] = n.verify_problems;
     j["load_error"] = n.load_error;
     j["materialized"] = n.materialized;

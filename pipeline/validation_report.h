@@ -68,6 +68,9 @@ struct NodeValidation {
   CheckState equivalence = CheckState::kNotRun;
   std::string equivalence_detail;  // first difference, or why not applicable
   double max_abs_logit_diff = 0;
+  // 3b. the node's GGUF file (pack --format gguf|both): same logits as the safetensors node
+  CheckState gguf = CheckState::kNotRun;
+  std::string gguf_detail;
   // 4. quality
   std::optional<QualityStats> quality;
   std::optional<double> delta_vs_full;

@@ -32,7 +32,7 @@ echo "== build with ASan + UBSan and test"
 # at -O0 under ASan take many minutes each; the sanitizers check the same code either way.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOEDIST_SANITIZE=ON >/dev/null
 cmake --build build-asan --parallel "$jobs"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure --parallel "$jobs"
 
 if [ -x tests/fuzz/run_fuzzers.sh ]; then

@@ -332,5 +332,46 @@ TEST_P(FixtureValidate, NodesEqualMaskedFullModel) {
 INSTANTIATE_TEST_SUITE_P(Families, FixtureValidate, ::testing::ValuesIn(Families()),
                          [](const auto& info) { return info.param; });
 
+// pack --format both: validate also runs each node's GGUF file and finds the same logits.
+// (OLMoE's GQA fixture and DeepSeek's grouped top-k are refused by the GGUF export.)
+class FixtureValidateGguf : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FixtureValidateGguf, GgufNodesEqualSafetensorsNodes) {
+  const std::string family = GetParam();
+  TempDir tmp;
+  auto full = Model::Open(FixtureDir(family));
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  const std::string dist = tmp.Sub("dist");
+  PackRequest req = MakeRequest(FixtureDir(family), TwoGroupPlan((*full)->config()), dist);
+  req.format = NodeFileFormat::kBoth;
+  auto packed = PackRelease(req);
+  ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+  std::string suite;
+  int i = 0;
+  for (const auto& ids : FixtureInputIds(family)) {
+    suite +=
+        nlohmann::json{{"id", fmt::format("ref-{}", i++)}, {"domain", "reference"}, {"ids", ids}}
+            .dump() +
+        "\n";
+  }
+  std::ofstream(tmp.Sub("eval.jsonl")) << suite;
+  ValidateOptions v = SmallOptions(dist, FixtureDir(family), tmp.Sub("eval.jsonl"), tmp);
+  v.thresholds.max_logprob_drop = 1e9;
+  v.thresholds.min_distinct_2 = 0;
+  v.thresholds.max_distinct_2_drop = 1;
+  auto r = ValidateRelease(v);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->passed()) << ValidationReportToJson(*r).dump(2);
+  ASSERT_EQ(r->nodes.size(), 2u);
+  for (const NodeValidation& n : r->nodes) {
+    SCOPED_TRACE(n.node);
+    EXPECT_EQ(n.gguf, CheckState::kPassed) << n.gguf_detail;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, FixtureValidateGguf,
+                         ::testing::Values("qwen3_moe", "qwen2_moe", "mixtral", "llama4"),
+                         [](const auto& info) { return info.param; });
+
 }  // namespace
 }  // namespace moedist::pack_testing
