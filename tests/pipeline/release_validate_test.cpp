@@ -292,17 +292,16 @@ TEST_F(ExampleRelease, QuantizedNodesLoadOrSaySoClearly) {
   }
 }
 
-// Every hf-tiny family: token-id prompts from reference.json, a two-group plan with an overlay.
-class FixtureValidate : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(FixtureValidate, NodesEqualMaskedFullModel) {
-  const std::string family = GetParam();
-  TempDir tmp;
-  auto full = Model::Open(FixtureDir(family));
-  ASSERT_TRUE(full.ok()) << full.status().ToString();
+// Every hf-tiny family: token-id prompts from reference.json, a two-group plan with an overlay,
+// packed in `format` and validated. Random weights: quality and repetition mean nothing, so
+// those thresholds are off; equivalence (and the GGUF comparison) is the point.
+Result<ValidationReport> PackAndValidateFixture(const std::string& family, NodeFileFormat format,
+                                                TempDir& tmp) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> full, Model::Open(FixtureDir(family)));
   const std::string dist = tmp.Sub("dist");
-  auto packed = PackRelease(MakeRequest(FixtureDir(family), TwoGroupPlan((*full)->config()), dist));
-  ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+  PackRequest req = MakeRequest(FixtureDir(family), TwoGroupPlan(full->config()), dist);
+  req.format = format;
+  RETURN_IF_ERROR(PackRelease(req).status());
   std::string suite;
   int i = 0;
   for (const auto& ids : FixtureInputIds(family)) {
@@ -313,11 +312,17 @@ TEST_P(FixtureValidate, NodesEqualMaskedFullModel) {
   }
   std::ofstream(tmp.Sub("eval.jsonl")) << suite;
   ValidateOptions v = SmallOptions(dist, FixtureDir(family), tmp.Sub("eval.jsonl"), tmp);
-  // Random weights: quality and repetition mean nothing; equivalence is the point.
   v.thresholds.max_logprob_drop = 1e9;
   v.thresholds.min_distinct_2 = 0;
   v.thresholds.max_distinct_2_drop = 1;
-  auto r = ValidateRelease(v);
+  return ValidateRelease(v);
+}
+
+class FixtureValidate : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FixtureValidate, NodesEqualMaskedFullModel) {
+  TempDir tmp;
+  auto r = PackAndValidateFixture(GetParam(), NodeFileFormat::kSafetensors, tmp);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->passed()) << ValidationReportToJson(*r).dump(2);
   ASSERT_EQ(r->nodes.size(), 2u);
@@ -337,29 +342,8 @@ INSTANTIATE_TEST_SUITE_P(Families, FixtureValidate, ::testing::ValuesIn(Families
 class FixtureValidateGguf : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FixtureValidateGguf, GgufNodesEqualSafetensorsNodes) {
-  const std::string family = GetParam();
   TempDir tmp;
-  auto full = Model::Open(FixtureDir(family));
-  ASSERT_TRUE(full.ok()) << full.status().ToString();
-  const std::string dist = tmp.Sub("dist");
-  PackRequest req = MakeRequest(FixtureDir(family), TwoGroupPlan((*full)->config()), dist);
-  req.format = NodeFileFormat::kBoth;
-  auto packed = PackRelease(req);
-  ASSERT_TRUE(packed.ok()) << packed.status().ToString();
-  std::string suite;
-  int i = 0;
-  for (const auto& ids : FixtureInputIds(family)) {
-    suite +=
-        nlohmann::json{{"id", fmt::format("ref-{}", i++)}, {"domain", "reference"}, {"ids", ids}}
-            .dump() +
-        "\n";
-  }
-  std::ofstream(tmp.Sub("eval.jsonl")) << suite;
-  ValidateOptions v = SmallOptions(dist, FixtureDir(family), tmp.Sub("eval.jsonl"), tmp);
-  v.thresholds.max_logprob_drop = 1e9;
-  v.thresholds.min_distinct_2 = 0;
-  v.thresholds.max_distinct_2_drop = 1;
-  auto r = ValidateRelease(v);
+  auto r = PackAndValidateFixture(GetParam(), NodeFileFormat::kBoth, tmp);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->passed()) << ValidationReportToJson(*r).dump(2);
   ASSERT_EQ(r->nodes.size(), 2u);
