@@ -1,8 +1,8 @@
 // moedist eval MODEL (--text FILE | --ids FILE) [--mask FILE] [--logits-out F.safetensors]
 //                    [--routing-out F.json] [--json]: teacher-forced log-probability.
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "apps/command_registry.h"
 #include "core/json_strict.h"
@@ -38,39 +38,36 @@ int RunEval(const EvalCliOptions& o) {
   return kExitOk;
 }
 
-Registrar registrar({"eval", 100,
-                     [](CLI::App& sub) -> std::function<int()> {
-                       auto o = std::make_shared<EvalCliOptions>();
-                       sub.add_option("model", o->job.model_dir,
-                                      "Hugging Face checkpoint directory")
-                           ->required();
-                       auto* text = sub.add_option("--text", o->job.text_path,
-                                                   "text file, tokenized with "
-                                                   "MODEL/tokenizer.json as one sequence");
-                       auto* ids = sub.add_option("--ids", o->job.ids_path,
-                                                  "JSON array of token-id arrays, each run "
-                                                  "from position 0");
-                       text->excludes(ids);
-                       sub.add_option("--mask", o->job.mask_path,
-                                      "expert mask JSON: {\"allowed\": [ids]} or "
-                                      "{\"layers\": {\"<layer>\": [ids]}}");
-                       sub.add_option("--logits-out", o->job.logits_out,
-                                      "write F32 \"logits\" [B, S, V] to this safetensors file");
-                       sub.add_option("--routing-out", o->job.routing_out,
-                                      "write {\"<layer>\": [[experts of token b*S+s], ...]}");
-                       sub.add_flag("--add-bos", o->job.add_bos,
-                                    "--text: prepend config.json's bos_token_id");
-                       sub.add_flag("--json", o->json, "print the result as JSON");
-                       return [o] {
-                         if (o->job.text_path.empty() && o->job.ids_path.empty()) {
-                           return ReportError("eval", Status::InvalidArgument(
-                                                          "give --text FILE or --ids FILE"));
-                         }
-                         return RunEval(*o);
-                       };
-                     },
-                     "teacher-forced mean token log-probability and perplexity, with an "
-                     "optional expert mask"});
+Registrar registrar(
+    {"eval", 100,
+     [](CLI::App& sub) -> std::function<int()> {
+       auto o = std::make_shared<EvalCliOptions>();
+       sub.add_option("model", o->job.model_dir, "Hugging Face checkpoint directory")->required();
+       auto* text = sub.add_option("--text", o->job.text_path,
+                                   "text file, tokenized with "
+                                   "MODEL/tokenizer.json as one sequence");
+       auto* ids = sub.add_option("--ids", o->job.ids_path,
+                                  "JSON array of token-id arrays, each run "
+                                  "from position 0");
+       text->excludes(ids);
+       sub.add_option("--mask", o->job.mask_path,
+                      "expert mask JSON: {\"allowed\": [ids]} or "
+                      "{\"layers\": {\"<layer>\": [ids]}}");
+       sub.add_option("--logits-out", o->job.logits_out,
+                      "write F32 \"logits\" [B, S, V] to this safetensors file");
+       sub.add_option("--routing-out", o->job.routing_out,
+                      "write {\"<layer>\": [[experts of token b*S+s], ...]}");
+       sub.add_flag("--add-bos", o->job.add_bos, "--text: prepend config.json's bos_token_id");
+       sub.add_flag("--json", o->json, "print the result as JSON");
+       return [o] {
+         if (o->job.text_path.empty() && o->job.ids_path.empty()) {
+           return ReportError("eval", Status::InvalidArgument("give --text FILE or --ids FILE"));
+         }
+         return RunEval(*o);
+       };
+     },
+     "teacher-forced mean token log-probability and perplexity, with an "
+     "optional expert mask"});
 
 }  // namespace
 }  // namespace moedist::cli

@@ -48,10 +48,11 @@ void PrintText(const CheckpointInventory& inv) {
                li.trunk_bytes, li.routed_bytes, per_expert);
   }
   if (inv.node) {
-    fmt::print("\nwith {} groups: {} experts per node per MoE layer; one node holds {} ({:.1f}% "
-               "of the model, before overlay)\n",
-               inv.node->groups, inv.node->experts_per_node, FormatByteSize(inv.node->node_bytes),
-               100.0 * inv.node->fraction_of_model);
+    fmt::print(
+        "\nwith {} groups: {} experts per node per MoE layer; one node holds {} ({:.1f}% "
+        "of the model, before overlay)\n",
+        inv.node->groups, inv.node->experts_per_node, FormatByteSize(inv.node->node_bytes),
+        100.0 * inv.node->fraction_of_model);
   }
   for (const std::string& w : inv.warnings) fmt::print(stderr, "warning: {}\n", w);
   for (const std::string& n : inv.unclassified) {
@@ -70,11 +71,11 @@ int RunInspect(const InspectOptions& o) {
     PrintText(*inv);
   }
   if (!inv->unclassified.empty()) {
-    return ReportError("inspect", Status::Unsupported("{}: {} tensors are not recognised for "
-                                                      "family {} (first: \"{}\")",
-                                                      o.checkpoint, inv->unclassified.size(),
-                                                      FamilyName(inv->config->family),
-                                                      inv->unclassified.front()));
+    return ReportError(
+        "inspect", Status::Unsupported("{}: {} tensors are not recognised for "
+                                       "family {} (first: \"{}\")",
+                                       o.checkpoint, inv->unclassified.size(),
+                                       FamilyName(inv->config->family), inv->unclassified.front()));
   }
   return kExitOk;
 }

@@ -24,14 +24,17 @@ int RunPlace(PlaceCliOptions& o) {
     try {
       o.lib.ids = j->get<std::vector<int32_t>>();
     } catch (const std::exception&) {
-      return ReportError("place", Status::InvalidArgument("--ids must be a JSON list of token ids"));
+      return ReportError("place",
+                         Status::InvalidArgument("--ids must be a JSON list of token ids"));
     }
   }
   auto r = PlacePrompt(o.lib);
   if (!r.ok()) return ReportError("place", r.status());
   if (o.json) {
-    fmt::print("{}\n", DumpJsonStable({{"scores", r->scores}, {"node", r->chosen},
-                                       {"margin", r->margin}, {"tokens", r->tokens_used},
+    fmt::print("{}\n", DumpJsonStable({{"scores", r->scores},
+                                       {"node", r->chosen},
+                                       {"margin", r->margin},
+                                       {"tokens", r->tokens_used},
                                        {"layers", r->layers}}));
   } else {
     for (size_t g = 0; g < r->scores.size(); ++g) {
@@ -44,19 +47,20 @@ int RunPlace(PlaceCliOptions& o) {
   return kExitOk;
 }
 
-Registrar registrar({"place", 35,
-                     [](CLI::App& sub) -> std::function<int()> {
-                       auto o = std::make_shared<PlaceCliOptions>();
-                       sub.add_option("checkpoint", o->lib.checkpoint, "checkpoint directory")->required();
-                       sub.add_option("--plan", o->lib.plan_path, "plan.json")->required();
-                       sub.add_option("--prompt", o->lib.prompt, "prompt text");
-                       sub.add_option("--ids", o->ids_json, "prompt as a JSON list of token ids");
-                       sub.add_option("--tokens", o->lib.tokens, "score the first N tokens (default 64)")
-                           ->check(CLI::Range(1, 1 << 20));
-                       sub.add_flag("--json", o->json, "print JSON");
-                       return [o] { return RunPlace(*o); };
-                     },
-                     "score each node for a prompt; say which node should serve it"});
+Registrar registrar(
+    {"place", 35,
+     [](CLI::App& sub) -> std::function<int()> {
+       auto o = std::make_shared<PlaceCliOptions>();
+       sub.add_option("checkpoint", o->lib.checkpoint, "checkpoint directory")->required();
+       sub.add_option("--plan", o->lib.plan_path, "plan.json")->required();
+       sub.add_option("--prompt", o->lib.prompt, "prompt text");
+       sub.add_option("--ids", o->ids_json, "prompt as a JSON list of token ids");
+       sub.add_option("--tokens", o->lib.tokens, "score the first N tokens (default 64)")
+           ->check(CLI::Range(1, 1 << 20));
+       sub.add_flag("--json", o->json, "print JSON");
+       return [o] { return RunPlace(*o); };
+     },
+     "score each node for a prompt; say which node should serve it"});
 
 }  // namespace
 }  // namespace moedist::cli

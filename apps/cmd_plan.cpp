@@ -28,8 +28,9 @@ void PrintComparison(const PlanResult& r) {
                rep.heldout ? fmt::format("{:.4f}", rep.heldout->mean) : "-", domains,
                name == r.plan.strategy ? "   <- chosen" : "");
   }
-  fmt::print("captured mass: share of the full model's top-k routing mass a prompt keeps on its "
-             "best node (1.0 = nothing lost)\n");
+  fmt::print(
+      "captured mass: share of the full model's top-k routing mass a prompt keeps on its "
+      "best node (1.0 = nothing lost)\n");
 }
 
 int RunPlan(PlanCliOptions& o) {
@@ -42,8 +43,10 @@ int RunPlan(PlanCliOptions& o) {
   if (!st.ok()) return ReportError("plan", st);
   for (const auto& w : r->warnings) fmt::print(stderr, "warning: {}\n", w);
   if (o.json) {
-    fmt::print("{}\n", DumpJsonStable({{"plan", o.out}, {"strategy", r->plan.strategy},
-                                       {"comparison", j["comparison"]}, {"nodes", j["nodes"]}}));
+    fmt::print("{}\n", DumpJsonStable({{"plan", o.out},
+                                       {"strategy", r->plan.strategy},
+                                       {"comparison", j["comparison"]},
+                                       {"nodes", j["nodes"]}}));
   } else {
     PrintComparison(*r);
     fmt::print("wrote {} ({} groups, strategy {})\n", o.out, r->plan.num_groups, r->plan.strategy);
@@ -51,30 +54,33 @@ int RunPlan(PlanCliOptions& o) {
   return kExitOk;
 }
 
-Registrar registrar({"plan", 30,
-                     [](CLI::App& sub) -> std::function<int()> {
-                       auto o = std::make_shared<PlanCliOptions>();
-                       sub.add_option("profile", o->profile, "profile.json from moedist profile")->required();
-                       sub.add_option("--groups", o->lib.groups, "node groups")->required()->check(CLI::Range(1, 65536));
-                       auto* k = sub.add_option("--overlay", o->lib.overlay, "overlay experts per MoE layer")
-                                     ->check(CLI::Range(0, 65536));
-                       sub.add_option("--overlay-bytes", o->lib.overlay_bytes,
-                                      "overlay budget in bytes over all MoE layers")
-                           ->excludes(k);
-                       sub.add_option("--strategy", o->lib.strategy,
-                                      "contiguous|modulo|snake|placement|custom (default placement)")
-                           ->check(CLI::IsMember({"contiguous", "modulo", "snake", "placement", "custom"}));
-                       sub.add_option("--assign", o->lib.assign_path, "custom assignment JSON");
-                       sub.add_option("--min-experts", o->lib.min_experts,
-                                      "viability threshold per node and layer (default 4 × top-k)");
-                       sub.add_flag("--force", o->lib.force, "accept groups below the viability threshold");
-                       sub.add_option("--eval-profile,--eval-suite", o->lib.eval_profile_path,
-                                      "profile of held-out prompts (moedist profile on the eval suite)");
-                       sub.add_option("-o,--out", o->out, "plan.json to write")->required();
-                       sub.add_flag("--json", o->json, "print JSON");
-                       return [o] { return RunPlan(*o); };
-                     },
-                     "partition experts into node groups plus a replicated overlay"});
+Registrar registrar(
+    {"plan", 30,
+     [](CLI::App& sub) -> std::function<int()> {
+       auto o = std::make_shared<PlanCliOptions>();
+       sub.add_option("profile", o->profile, "profile.json from moedist profile")->required();
+       sub.add_option("--groups", o->lib.groups, "node groups")
+           ->required()
+           ->check(CLI::Range(1, 65536));
+       auto* k = sub.add_option("--overlay", o->lib.overlay, "overlay experts per MoE layer")
+                     ->check(CLI::Range(0, 65536));
+       sub.add_option("--overlay-bytes", o->lib.overlay_bytes,
+                      "overlay budget in bytes over all MoE layers")
+           ->excludes(k);
+       sub.add_option("--strategy", o->lib.strategy,
+                      "contiguous|modulo|snake|placement|custom (default placement)")
+           ->check(CLI::IsMember({"contiguous", "modulo", "snake", "placement", "custom"}));
+       sub.add_option("--assign", o->lib.assign_path, "custom assignment JSON");
+       sub.add_option("--min-experts", o->lib.min_experts,
+                      "viability threshold per node and layer (default 4 × top-k)");
+       sub.add_flag("--force", o->lib.force, "accept groups below the viability threshold");
+       sub.add_option("--eval-profile,--eval-suite", o->lib.eval_profile_path,
+                      "profile of held-out prompts (moedist profile on the eval suite)");
+       sub.add_option("-o,--out", o->out, "plan.json to write")->required();
+       sub.add_flag("--json", o->json, "print JSON");
+       return [o] { return RunPlan(*o); };
+     },
+     "partition experts into node groups plus a replicated overlay"});
 
 }  // namespace
 }  // namespace moedist::cli

@@ -1,10 +1,9 @@
 // moedist profile CKPT --suite FILE [--layers SPEC] [--max-tokens-per-prompt N] [-j N]
 //                 [--max-rss BYTES] [--stream-layers] -o profile.json [--json]
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "apps/command_registry.h"
 #include "core/atomic_file.h"
@@ -91,39 +90,41 @@ int RunProfile(ProfileCliOptions& o) {
                FormatByteSize(ex.estimated_peak),
                ex.max_rss > 0 ? ", limit " + FormatByteSize(ex.max_rss) : std::string());
     for (const auto& l : summary["layers"]) {
-      fmt::print("layer {:>3}: hottest expert {:>4} holds {:5.1f}% of gate mass; top 8 hold {:5.1f}%\n",
-                 l["layer"].get<int>(), l["hottest_expert"].get<int>(),
-                 100 * l["hottest_share"].get<double>(), 100 * l["top8_share"].get<double>());
+      fmt::print(
+          "layer {:>3}: hottest expert {:>4} holds {:5.1f}% of gate mass; top 8 hold {:5.1f}%\n",
+          l["layer"].get<int>(), l["hottest_expert"].get<int>(),
+          100 * l["hottest_share"].get<double>(), 100 * l["top8_share"].get<double>());
     }
   }
   return kExitOk;
 }
 
-Registrar registrar({"profile", 20,
-                     [](CLI::App& sub) -> std::function<int()> {
-                       auto o = std::make_shared<ProfileCliOptions>();
-                       sub.add_option("checkpoint", o->lib.checkpoint, "checkpoint directory")->required();
-                       sub.add_option("--suite", o->lib.suite, "calibration suite (JSONL)")->required();
-                       sub.add_option("--layers", o->lib.layers,
-                                      "layers to record: 0-3, 1,5,9 or all (default: first 4 MoE layers)");
-                       sub.add_option("--max-tokens-per-prompt", o->lib.max_tokens_per_prompt,
-                                      "truncate each prompt (default 256)")
-                           ->check(CLI::Range(1, 1 << 20));
-                       sub.add_option("--topm", o->lib.topm,
-                                      "experts kept per token for planning (default 4 × top-k)");
-                       sub.add_option("--max-rss", o->max_rss,
-                                      "resident memory limit (512M, 2G): plan the run to fit, layer "
-                                      "by layer if the whole model would not; refuse if it cannot");
-                       sub.add_flag("--stream-layers", o->lib.stream_layers,
-                                    "run all prompts through one layer at a time, holding one "
-                                    "layer's weights");
-                       sub.add_option("-j,--jobs", o->jobs, "compute threads (default: all cores)")
-                           ->check(CLI::Range(1, 1024));
-                       sub.add_option("-o,--out", o->out, "profile.json to write")->required();
-                       sub.add_flag("--json", o->json, "print a JSON summary");
-                       return [o] { return RunProfile(*o); };
-                     },
-                     "run the model unmasked over a calibration suite; record gate statistics"});
+Registrar registrar(
+    {"profile", 20,
+     [](CLI::App& sub) -> std::function<int()> {
+       auto o = std::make_shared<ProfileCliOptions>();
+       sub.add_option("checkpoint", o->lib.checkpoint, "checkpoint directory")->required();
+       sub.add_option("--suite", o->lib.suite, "calibration suite (JSONL)")->required();
+       sub.add_option("--layers", o->lib.layers,
+                      "layers to record: 0-3, 1,5,9 or all (default: first 4 MoE layers)");
+       sub.add_option("--max-tokens-per-prompt", o->lib.max_tokens_per_prompt,
+                      "truncate each prompt (default 256)")
+           ->check(CLI::Range(1, 1 << 20));
+       sub.add_option("--topm", o->lib.topm,
+                      "experts kept per token for planning (default 4 × top-k)");
+       sub.add_option("--max-rss", o->max_rss,
+                      "resident memory limit (512M, 2G): plan the run to fit, layer "
+                      "by layer if the whole model would not; refuse if it cannot");
+       sub.add_flag("--stream-layers", o->lib.stream_layers,
+                    "run all prompts through one layer at a time, holding one "
+                    "layer's weights");
+       sub.add_option("-j,--jobs", o->jobs, "compute threads (default: all cores)")
+           ->check(CLI::Range(1, 1024));
+       sub.add_option("-o,--out", o->out, "profile.json to write")->required();
+       sub.add_flag("--json", o->json, "print a JSON summary");
+       return [o] { return RunProfile(*o); };
+     },
+     "run the model unmasked over a calibration suite; record gate statistics"});
 
 }  // namespace
 }  // namespace moedist::cli

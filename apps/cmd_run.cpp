@@ -1,8 +1,8 @@
 // moedist run MODEL (--prompt TEXT | --prompt-ids JSON) [--max-tokens N] [--mask FILE]
 //                   [--temperature T --top-p P --seed S] [--json]: generate text.
-#include <cstdio>
-
 #include <fmt/format.h>
+
+#include <cstdio>
 
 #include "apps/command_registry.h"
 #include "core/json_strict.h"
@@ -52,46 +52,44 @@ int RunRun(RunCliOptions& o) {
              prompt, g.prefill_seconds, rate(prompt, g.prefill_seconds), generated,
              g.decode_seconds, rate(generated > 1 ? generated - 1 : 0, g.decode_seconds),
              g.stopped ? "; stopped at end-of-sequence" : "");
-  fmt::print(stderr, "distinct-1 {:.3f} distinct-2 {:.3f} distinct-3 {:.3f}; longest repeated "
-                     "n-gram {}\n",
+  fmt::print(stderr,
+             "distinct-1 {:.3f} distinct-2 {:.3f} distinct-3 {:.3f}; longest repeated "
+             "n-gram {}\n",
              d.distinct_1, d.distinct_2, d.distinct_3, d.longest_repeated_ngram);
   return kExitOk;
 }
 
-Registrar registrar({"run", 110,
-                     [](CLI::App& sub) -> std::function<int()> {
-                       auto o = std::make_shared<RunCliOptions>();
-                       sub.add_option("model", o->job.model_dir,
-                                      "Hugging Face checkpoint directory")
-                           ->required();
-                       auto* text = sub.add_option("--prompt", o->job.prompt,
-                                                   "prompt text (needs MODEL/tokenizer.json)");
-                       auto* ids = sub.add_option("--prompt-ids", o->job.prompt_ids,
-                                                  "prompt as a JSON array of token ids");
-                       text->excludes(ids);
-                       sub.add_option("--max-tokens", o->job.max_tokens, "tokens to generate")
-                           ->check(CLI::Range(0, 1 << 20));
-                       sub.add_option("--mask", o->job.mask_path, "expert mask JSON");
-                       sub.add_option("--temperature", o->job.sampling.temperature,
-                                      "0 = greedy (default)")
-                           ->check(CLI::Range(0.0, 100.0));
-                       sub.add_option("--top-p", o->job.sampling.top_p, "nucleus sampling mass")
-                           ->check(CLI::Range(0.0, 1.0));
-                       sub.add_option("--seed", o->job.sampling.seed, "sampling seed");
-                       sub.add_flag("--add-bos", o->job.add_bos,
-                                    "prepend config.json's bos_token_id to a text prompt");
-                       sub.add_flag("--ignore-eos", o->job.ignore_eos,
-                                    "do not stop at end-of-sequence tokens");
-                       sub.add_flag("--json", o->json, "print the result as JSON");
-                       return [o] {
-                         if (o->job.prompt.empty() && o->job.prompt_ids.empty()) {
-                           return ReportError("run", Status::InvalidArgument(
-                                                         "give --prompt TEXT or --prompt-ids JSON"));
-                         }
-                         return RunRun(*o);
-                       };
-                     },
-                     "generate from a prompt (greedy or sampled), with an optional expert mask"});
+Registrar registrar(
+    {"run", 110,
+     [](CLI::App& sub) -> std::function<int()> {
+       auto o = std::make_shared<RunCliOptions>();
+       sub.add_option("model", o->job.model_dir, "Hugging Face checkpoint directory")->required();
+       auto* text =
+           sub.add_option("--prompt", o->job.prompt, "prompt text (needs MODEL/tokenizer.json)");
+       auto* ids =
+           sub.add_option("--prompt-ids", o->job.prompt_ids, "prompt as a JSON array of token ids");
+       text->excludes(ids);
+       sub.add_option("--max-tokens", o->job.max_tokens, "tokens to generate")
+           ->check(CLI::Range(0, 1 << 20));
+       sub.add_option("--mask", o->job.mask_path, "expert mask JSON");
+       sub.add_option("--temperature", o->job.sampling.temperature, "0 = greedy (default)")
+           ->check(CLI::Range(0.0, 100.0));
+       sub.add_option("--top-p", o->job.sampling.top_p, "nucleus sampling mass")
+           ->check(CLI::Range(0.0, 1.0));
+       sub.add_option("--seed", o->job.sampling.seed, "sampling seed");
+       sub.add_flag("--add-bos", o->job.add_bos,
+                    "prepend config.json's bos_token_id to a text prompt");
+       sub.add_flag("--ignore-eos", o->job.ignore_eos, "do not stop at end-of-sequence tokens");
+       sub.add_flag("--json", o->json, "print the result as JSON");
+       return [o] {
+         if (o->job.prompt.empty() && o->job.prompt_ids.empty()) {
+           return ReportError("run",
+                              Status::InvalidArgument("give --prompt TEXT or --prompt-ids JSON"));
+         }
+         return RunRun(*o);
+       };
+     },
+     "generate from a prompt (greedy or sampled), with an optional expert mask"});
 
 }  // namespace
 }  // namespace moedist::cli

@@ -1,8 +1,9 @@
 // make_synthetic_checkpoint DIR [--preset tiny|bench20g|runtime|stream3g] [--sparse]: writes a
 // synthetic Qwen3-MoE checkpoint (see synthetic_checkpoint.h). Used by the README's first
 // command, bench/inspect_bench.sh and bench/profile_stream_bench.sh.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
 
 #include "bench/synthetic_checkpoint.h"
 
@@ -19,17 +20,38 @@ int main(int argc, char** argv) {
   moedist::SyntheticCheckpointSpec spec;
   if (preset == "bench20g") {
     // Qwen3-30B-A3B widths with 16 layers: ~19.4 GB of bf16, 6 000+ tensors.
-    spec = {.layers = 16, .hidden = 2048, .experts = 128, .top_k = 8, .moe_intermediate = 768,
-            .heads = 32, .kv_heads = 4, .head_dim = 128, .vocab = 151936,
+    spec = {.layers = 16,
+            .hidden = 2048,
+            .experts = 128,
+            .top_k = 8,
+            .moe_intermediate = 768,
+            .heads = 32,
+            .kv_heads = 4,
+            .head_dim = 128,
+            .vocab = 151936,
             .shard_bytes = 2ull << 30};
   } else if (preset == "stream3g") {
     // Qwen3-30B-A3B attention and expert widths, 64 experts, 5 layers: 612 MiB per layer,
     // ~3.2 GiB in all; bench/profile_stream_bench.sh profiles it under a 1 GiB limit.
-    spec = {.layers = 5, .hidden = 2048, .experts = 64, .top_k = 8, .moe_intermediate = 768,
-            .heads = 32, .kv_heads = 4, .head_dim = 128, .vocab = 32768};
+    spec = {.layers = 5,
+            .hidden = 2048,
+            .experts = 64,
+            .top_k = 8,
+            .moe_intermediate = 768,
+            .heads = 32,
+            .kv_heads = 4,
+            .head_dim = 128,
+            .vocab = 32768};
   } else if (preset == "runtime") {
-    spec = {.layers = 4, .hidden = 2048, .experts = 48, .top_k = 8, .moe_intermediate = 768,
-            .heads = 32, .kv_heads = 4, .head_dim = 128, .vocab = 8192};
+    spec = {.layers = 4,
+            .hidden = 2048,
+            .experts = 48,
+            .top_k = 8,
+            .moe_intermediate = 768,
+            .heads = 32,
+            .kv_heads = 4,
+            .head_dim = 128,
+            .vocab = 8192};
   }
   spec.sparse = sparse;
   moedist::Status st = moedist::WriteSyntheticCheckpoint(spec, dir);

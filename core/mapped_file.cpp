@@ -93,9 +93,10 @@ Result<std::string> ReadSmallFile(const std::string& path, uint64_t max_bytes) {
   }
   if (!S_ISREG(st.st_mode)) return Status::InvalidArgument("{}: not a regular file", path);
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    return Status::Corruption("{}: file is {} bytes, larger than the {} byte limit for this kind "
-                              "of file",
-                              path, st.st_size, max_bytes);
+    return Status::Corruption(
+        "{}: file is {} bytes, larger than the {} byte limit for this kind "
+        "of file",
+        path, st.st_size, max_bytes);
   }
   std::string out(static_cast<size_t>(st.st_size), '\0');
   size_t done = 0;

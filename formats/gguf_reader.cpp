@@ -1,8 +1,8 @@
 #include "formats/gguf_reader.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/checked_math.h"
 #include "formats/gguf_format.h"
@@ -32,9 +32,10 @@ class Cursor {
   Status Need(uint64_t n, std::string_view what) const {
     if (n <= left()) return Status::Ok();
     if (end_ < bytes_.size()) {
-      return Status::Corruption("{} at offset {} needs {} bytes, past the {}-byte header limit "
-                                "(GgufLimits::max_header_bytes)",
-                                what, pos_, n, end_);
+      return Status::Corruption(
+          "{} at offset {} needs {} bytes, past the {}-byte header limit "
+          "(GgufLimits::max_header_bytes)",
+          what, pos_, n, end_);
     }
     return Status::Corruption("truncated: {} at offset {} needs {} bytes but only {} remain", what,
                               pos_, n, left());
@@ -89,9 +90,10 @@ class GgufParser {
   Status ParseHeader() {
     ASSIGN_OR_RETURN(auto magic, in_.Bytes(4, "magic"));
     if (!std::equal(magic.begin(), magic.end(), std::begin(kGgufMagic))) {
-      return Status::Corruption("bad magic {:02x} {:02x} {:02x} {:02x} at offset 0, expected "
-                                "\"GGUF\" (47 47 55 46)",
-                                magic[0], magic[1], magic[2], magic[3]);
+      return Status::Corruption(
+          "bad magic {:02x} {:02x} {:02x} {:02x} at offset 0, expected "
+          "\"GGUF\" (47 47 55 46)",
+          magic[0], magic[1], magic[2], magic[3]);
     }
     ASSIGN_OR_RETURN(uint64_t version, in_.Uint(4, "version"));
     RETURN_IF_ERROR(CheckVersion(static_cast<uint32_t>(version)));
@@ -99,15 +101,17 @@ class GgufParser {
     ASSIGN_OR_RETURN(tensor_count_, in_.Uint(8, "tensor_count"));
     ASSIGN_OR_RETURN(kv_count_, in_.Uint(8, "kv_count"));
     if (tensor_count_ > in_.left() / kMinTensorInfoBytes) {
-      return Status::Corruption("tensor_count {} needs at least {} bytes per tensor info but only "
-                                "{} bytes remain after the header{}",
-                                tensor_count_, kMinTensorInfoBytes, in_.left(), in_.LimitNote());
+      return Status::Corruption(
+          "tensor_count {} needs at least {} bytes per tensor info but only "
+          "{} bytes remain after the header{}",
+          tensor_count_, kMinTensorInfoBytes, in_.left(), in_.LimitNote());
     }
     const uint64_t left_for_kvs = in_.left() - tensor_count_ * kMinTensorInfoBytes;
     if (kv_count_ > left_for_kvs / kMinKvBytes) {
-      return Status::Corruption("kv_count {} needs at least {} bytes per key/value pair but only "
-                                "{} bytes remain for them{}",
-                                kv_count_, kMinKvBytes, left_for_kvs, in_.LimitNote());
+      return Status::Corruption(
+          "kv_count {} needs at least {} bytes per key/value pair but only "
+          "{} bytes remain for them{}",
+          kv_count_, kMinKvBytes, left_for_kvs, in_.LimitNote());
     }
     // No reserve() on the counts: an in-memory entry is larger than its smallest encoding, so
     // vectors grow with what was actually parsed rather than with what the header claims.
@@ -117,13 +121,15 @@ class GgufParser {
   static Status CheckVersion(uint32_t version) {
     if (version == 0) return Status::Corruption("GGUF version 0 is invalid");
     if ((version & 0xFFFF) == 0) {
-      return Status::Unsupported("GGUF version 0x{:08x} looks byte-swapped: big-endian GGUF files "
-                                 "are not supported",
-                                 version);
+      return Status::Unsupported(
+          "GGUF version 0x{:08x} looks byte-swapped: big-endian GGUF files "
+          "are not supported",
+          version);
     }
     if (version == 1) {
-      return Status::Unsupported("GGUF version 1 is no longer supported (it used 32-bit counts; "
-                                 "ggml refuses it too)");
+      return Status::Unsupported(
+          "GGUF version 1 is no longer supported (it used 32-bit counts; "
+          "ggml refuses it too)");
     }
     if (version > kGgufVersion) {
       return Status::Unsupported("GGUF version {} is newer than the supported version {}", version,
@@ -212,10 +218,10 @@ class GgufParser {
                                 count, info.min_bytes, info.name);
     }
     if (*min_bytes > in_.left()) {
-      return Status::Corruption("{}: array of {} {} needs at least {} bytes but only {} remain{} "
-                                "(offset {})",
-                                what, count, info.name, *min_bytes, in_.left(), in_.LimitNote(),
-                                in_.pos());
+      return Status::Corruption(
+          "{}: array of {} {} needs at least {} bytes but only {} remain{} "
+          "(offset {})",
+          what, count, info.name, *min_bytes, in_.left(), in_.LimitNote(), in_.pos());
     }
     if (count > limits_.max_array_elements) {
       return Status::Corruption("{}: array of {} elements exceeds the limit of {}", what, count,
@@ -296,9 +302,10 @@ class GgufParser {
     ASSIGN_OR_RETURN(uint64_t type_id, in_.Uint(4, what + " type"));
     const GgmlTypeInfo* type = FindGgmlType(static_cast<uint32_t>(type_id));
     if (type == nullptr) {
-      return Status::Unsupported("{}: unknown ggml type {} (removed from ggml or newer than "
-                                 "moedist)",
-                                 what, type_id);
+      return Status::Unsupported(
+          "{}: unknown ggml type {} (removed from ggml or newer than "
+          "moedist)",
+          what, type_id);
     }
     t.type = type->type;
     auto size = ComputeGgmlTensorSize(t.type, t.ne, StatusCode::kCorruption);
@@ -328,9 +335,10 @@ class GgufParser {
     const uint64_t a = f_.alignment_;
     const uint64_t data_offset = AlignUp(header_end, a);  // header_end < 2^63: no overflow
     if (data_offset > file_size) {
-      return Status::Corruption("truncated: the data section starts at offset {} (alignment {}) "
-                                "but the file is {} bytes",
-                                data_offset, a, file_size);
+      return Status::Corruption(
+          "truncated: the data section starts at offset {} (alignment {}) "
+          "but the file is {} bytes",
+          data_offset, a, file_size);
     }
     RETURN_IF_ERROR(CheckZeroPadding(header_end, data_offset, "before the data section"));
     f_.data_offset_ = data_offset;
@@ -341,29 +349,32 @@ class GgufParser {
                                   t.name, t.offset, a);
       }
       if (t.offset != running) {
-        return Status::Corruption("tensor \"{}\": offset {} is not the running aligned offset {} "
-                                  "(tensors must follow each other in file order, padding only)",
-                                  t.name, t.offset, running);
+        return Status::Corruption(
+            "tensor \"{}\": offset {} is not the running aligned offset {} "
+            "(tensors must follow each other in file order, padding only)",
+            t.name, t.offset, running);
       }
-      auto next = t.num_bytes > UINT64_MAX - (a - 1)
-                      ? std::nullopt
-                      : CheckedAdd(running, AlignUp(t.num_bytes, a));
+      auto next = t.num_bytes > UINT64_MAX - (a - 1) ? std::nullopt
+                                                     : CheckedAdd(running, AlignUp(t.num_bytes, a));
       if (!next) {
-        return Status::Corruption("tensor \"{}\": data section size overflows 64 bits (running "
-                                  "offset {} + {} bytes)",
-                                  t.name, running, t.num_bytes);
+        return Status::Corruption(
+            "tensor \"{}\": data section size overflows 64 bits (running "
+            "offset {} + {} bytes)",
+            t.name, running, t.num_bytes);
       }
       running = *next;
     }
     if (running > file_size - data_offset) {
-      return Status::Corruption("truncated: tensor data needs {} bytes from offset {} but the file "
-                                "holds {}",
-                                running, data_offset, file_size - data_offset);
+      return Status::Corruption(
+          "truncated: tensor data needs {} bytes from offset {} but the file "
+          "holds {}",
+          running, data_offset, file_size - data_offset);
     }
     if (running < file_size - data_offset) {
-      return Status::Corruption("{} trailing bytes after the last tensor's padded end (file "
-                                "offset {})",
-                                file_size - data_offset - running, data_offset + running);
+      return Status::Corruption(
+          "{} trailing bytes after the last tensor's padded end (file "
+          "offset {})",
+          file_size - data_offset - running, data_offset + running);
     }
     for (const GgufTensorInfo& t : f_.tensors_) {
       const uint64_t end = data_offset + t.offset + t.num_bytes;
@@ -380,8 +391,7 @@ class GgufParser {
   uint64_t kv_count_ = 0;
 };
 
-Result<std::shared_ptr<const GgufFile>> GgufFile::Open(const std::string& path,
-                                                       GgufLimits limits) {
+Result<std::shared_ptr<const GgufFile>> GgufFile::Open(const std::string& path, GgufLimits limits) {
   ASSIGN_OR_RETURN(auto mapping, MappedFile::Open(path));
   auto bytes = mapping->bytes();
   return Parse(std::move(mapping), bytes, path, limits);
