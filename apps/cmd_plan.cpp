@@ -18,19 +18,21 @@ struct PlanCliOptions {
 };
 
 void PrintComparison(const PlanResult& r) {
-  fmt::print("{:<11} {:>8} {:>8} {:>8} {:>10}   per domain (mean)\n", "strategy", "mean", "p10",
-             "min", "held-out");
+  fmt::print("{:<11} {:>8} {:>8} {:>8} {:>10} {:>11}   per domain (mean)\n", "strategy", "mean",
+             "p10", "min", "held-out", "worst node");
   for (const auto& [name, rep] : r.comparison) {
     std::string domains;
     for (const auto& [d, v] : rep.planning.by_domain) domains += fmt::format(" {}={:.3f}", d, v);
-    fmt::print("{:<11} {:>8.4f} {:>8.4f} {:>8.4f} {:>10}  {}{}\n", name, rep.planning.mean,
-               rep.planning.p10, rep.planning.min,
-               rep.heldout ? fmt::format("{:.4f}", rep.heldout->mean) : "-", domains,
+    fmt::print("{:<11} {:>8.4f} {:>8.4f} {:>8.4f} {:>10} {:>11.4f}  {}{}\n", name,
+               rep.planning.mean, rep.planning.p10, rep.planning.min,
+               rep.heldout ? fmt::format("{:.4f}", rep.heldout->mean) : "-",
+               rep.planning.worst_group_all, domains,
                name == r.plan.strategy ? "   <- chosen" : "");
   }
   fmt::print(
       "captured mass: share of the full model's top-k routing mass a prompt keeps on its "
-      "best node (1.0 = nothing lost)\n");
+      "best node (1.0 = nothing lost); worst node: the lowest of each node's mean over every "
+      "prompt\n");
 }
 
 int RunPlan(PlanCliOptions& o) {
@@ -76,6 +78,13 @@ Registrar registrar(
        sub.add_flag("--force", o->lib.force, "accept groups below the viability threshold");
        sub.add_option("--eval-profile,--eval-suite", o->lib.eval_profile_path,
                       "profile of held-out prompts (moedist profile on the eval suite)");
+       sub.add_option("--balance", o->lib.placement.balance,
+                      "placement: also search with no group optimised for more than (1 + B) / "
+                      "groups of the calibration prompts (default 0.25; negative: off)");
+       sub.add_option("--worst-node-weight", o->lib.placement.worst_node_weight,
+                      "placement: weight w of the worst node's captured mass over every prompt "
+                      "against placed sessions' (1 - w); default 0.5, 0 = placed sessions only")
+           ->check(CLI::Range(0.0, 1.0));
        sub.add_option("-o,--out", o->out, "plan.json to write")->required();
        sub.add_flag("--json", o->json, "print JSON");
        return [o] { return RunPlan(*o); };

@@ -16,7 +16,8 @@ std::atomic<uint64_t> g_temp_counter{0};
 
 Status SyncDirectory(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("{}: cannot open directory to sync: {}", dir, std::strerror(errno));
+  if (fd < 0)
+    return Status::IoError("{}: cannot open directory to sync: {}", dir, std::strerror(errno));
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
@@ -29,10 +30,10 @@ Status SyncDirectory(const std::string& dir) {
 Result<AtomicFile> AtomicFile::Create(const std::string& final_path) {
   std::filesystem::path p(final_path);
   std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
-  std::string temp = (std::filesystem::path(dir) /
-                      fmt::format(".{}.tmp.{}.{}", p.filename().string(), ::getpid(),
-                                  g_temp_counter.fetch_add(1)))
-                         .string();
+  std::string temp =
+      (std::filesystem::path(dir) /
+       fmt::format(".{}.tmp.{}.{}", p.filename().string(), ::getpid(), g_temp_counter.fetch_add(1)))
+          .string();
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     return Status::IoError("{}: cannot create temporary file {}: {}", final_path, temp,
@@ -45,12 +46,15 @@ AtomicFile::AtomicFile(AtomicFile&& other) noexcept
     : final_path_(std::move(other.final_path_)),
       temp_path_(std::move(other.temp_path_)),
       fd_(other.fd_),
-      written_(other.written_) {
+      written_(other.written_),
+      stamp_(other.stamp_) {
   other.fd_ = -1;
   other.temp_path_.clear();
 }
 
-AtomicFile::~AtomicFile() { Abandon(); }
+AtomicFile::~AtomicFile() {
+  Abandon();
+}
 
 void AtomicFile::Abandon() {
   if (fd_ >= 0) {
@@ -103,7 +107,9 @@ Status AtomicFile::Commit() {
   }
   temp_path_.clear();
   std::filesystem::path p(final_path_);
-  return SyncDirectory(p.has_parent_path() ? p.parent_path().string() : ".");
+  RETURN_IF_ERROR(SyncDirectory(p.has_parent_path() ? p.parent_path().string() : "."));
+  ASSIGN_OR_RETURN(stamp_, StampPath(final_path_));
+  return Status::Ok();
 }
 
 Status WriteFileAtomically(const std::string& final_path, std::string_view content) {

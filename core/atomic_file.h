@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/byte_sink.h"
+#include "core/file_stamp.h"
 #include "core/status.h"
 
 namespace moedist {
@@ -32,6 +33,9 @@ class AtomicFile final : public ByteSink {
 
   // Flushes, fsyncs, renames into place and fsyncs the directory.
   Status Commit();
+  // The published file's stamp, taken after the rename (rename changes ctime on ext4); unknown
+  // before Commit() succeeds.
+  const FileStamp& stamp() const { return stamp_; }
 
  private:
   AtomicFile(std::string final_path, std::string temp_path, int fd)
@@ -42,6 +46,7 @@ class AtomicFile final : public ByteSink {
   std::string temp_path_;
   int fd_ = -1;
   uint64_t written_ = 0;
+  FileStamp stamp_;
 };
 
 // Convenience: the whole content at once.

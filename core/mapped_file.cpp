@@ -71,6 +71,15 @@ void MappedFile::AdviseDontNeed(uint64_t offset, uint64_t length) const {
   Advise(data_, size_, offset, length, MADV_DONTNEED);
 }
 
+void MappedFile::Prefetch(uint64_t offset, uint64_t length) const {
+#ifdef MADV_POPULATE_READ
+  Advise(data_, size_, offset, length, MADV_POPULATE_READ);
+#else
+  (void)offset;
+  (void)length;
+#endif
+}
+
 void MappedFile::ReleaseRange(uint64_t offset, uint64_t length) const {
   Advise(data_, size_, offset, length, MADV_DONTNEED);
   // The descriptor was closed after mmap; the page cache is per file, so a fresh one serves.

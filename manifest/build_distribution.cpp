@@ -151,7 +151,8 @@ Result<size_t> RemoveStaleTemporaries(const std::string& dist_dir) {
 
 Result<std::vector<ManifestFile>> DescribeFiles(const std::string& root,
                                                 const std::vector<std::string>& paths,
-                                                const BuildOptions& options) {
+                                                const BuildOptions& options,
+                                                std::vector<FileStamp>* stamps) {
   std::vector<std::string> sorted = paths;
   std::sort(sorted.begin(), sorted.end());
   RETURN_IF_ERROR(CheckNoDuplicates(sorted, root));
@@ -165,8 +166,32 @@ Result<std::vector<ManifestFile>> DescribeFiles(const std::string& root,
   for (size_t i = 0; i < digests.size(); ++i) {
     if (!digests[i].ok()) return digests[i].status();
     out.push_back({sorted[i], digests[i]->size, digests[i]->sha256});
+    if (stamps != nullptr) stamps->push_back(digests[i]->stamp);
   }
   return out;
+}
+
+Status CheckFilesUnchangedSince(const std::string& root, const std::vector<ManifestFile>& files,
+                                const std::vector<FileStamp>& stamps) {
+  if (stamps.size() != files.size()) {
+    return Status::Internal("{}: {} stamps for {} files", root, stamps.size(), files.size());
+  }
+  std::vector<std::string> changed;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string path = (fs::path(root) / files[i].path).string();
+    auto now = StampPath(path);
+    if (!now.ok()) {
+      changed.push_back(now.status().message());
+    } else if (!(*now == stamps[i])) {
+      changed.push_back(
+          fmt::format("{}: modified while being read (inode, size, mtime or ctime "
+                      "differ from when it was hashed)",
+                      path));
+    }
+  }
+  if (changed.empty()) return Status::Ok();
+  return Status::FailedPrecondition("{} of {} files changed while they were read: {}",
+                                    changed.size(), files.size(), fmt::join(changed, "; "));
 }
 
 Status CheckFilesUnchanged(const std::string& root, const std::vector<ManifestFile>& files,
@@ -235,7 +260,11 @@ Result<Distribution> BuildDistribution(const std::string& dist_dir,
   for (auto& [name, entry] : d.bundles) {
     for (ManifestFile& f : entry.files) {
       // Listed sizes are caps: a file still growing while hashed is refused, not half-listed.
-      jobs.push_back({(fs::path(dist_dir) / name).string(), f.path, f.size, f.size});
+      DigestJob job{(fs::path(dist_dir) / name).string(), f.path, f.size, f.size};
+      if (auto it = options.known.find(name + "/" + f.path); it != options.known.end()) {
+        job.known = &it->second;
+      }
+      jobs.push_back(std::move(job));
       targets.push_back(&f);
     }
   }

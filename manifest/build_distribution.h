@@ -7,7 +7,8 @@
 //   2. lists the release directory: every subdirectory is a bundle, named by a valid bundle
 //      name; a symlink, special file, empty directory, unexpected top-level file or path that
 //      breaks release_path.h is refused, naming it;
-//   3. hashes every bundle file with SHA-256 on `threads` threads;
+//   3. hashes every bundle file with SHA-256 on `threads` threads, except files whose digest the
+//      caller took while writing them (`known`) and whose stamp still matches;
 //   4. serialises deterministically and parses the result back with the strict reader (schema
 //      included) so only a readable manifest is published; if distribution.json already holds
 //      exactly these bytes nothing is written and its signature stays valid; otherwise writes
@@ -48,6 +49,9 @@ struct DistributionSections {
 struct BuildOptions {
   int threads = 0;  // <= 0: one per hardware thread
   DigestOptions digest;
+  // "bundle/path" -> the digest its writer took in this run, with the file's stamp after
+  // publication (pipeline/bundle_writer.h). Reused while the stamp matches; hashed otherwise.
+  std::map<std::string, FileDigest> known;
 };
 
 Result<Distribution> BuildDistribution(const std::string& dist_dir,
@@ -55,16 +59,25 @@ Result<Distribution> BuildDistribution(const std::string& dist_dir,
                                        const BuildOptions& options = {});
 
 // Size and SHA-256 of each of `paths` (relative to `root`, opened beneath it): the source
-// checkpoint's entry in the manifest. Sorted by path.
+// checkpoint's entry in the manifest. Sorted by path. `stamps`, when given, receives each
+// file's stamp as it was hashed, in the same order.
 Result<std::vector<ManifestFile>> DescribeFiles(const std::string& root,
                                                 const std::vector<std::string>& paths,
-                                                const BuildOptions& options = {});
+                                                const BuildOptions& options = {},
+                                                std::vector<FileStamp>* stamps = nullptr);
 
 // Re-hashes `files` under `root` and fails naming every file whose bytes changed (reliability
 // row 35: a checkpoint edited between runs is detected by digest; size and mtime are never
 // trusted).
 Status CheckFilesUnchanged(const std::string& root, const std::vector<ManifestFile>& files,
                            const BuildOptions& options = {});
+
+// Within one run: fails naming every file of `files` whose stamp differs from `stamps` (as
+// DescribeFiles returned them). pack uses it to check that the checkpoint it hashed before
+// reading was not changed while it read, without reading a 1 TB checkpoint twice; any write
+// changes ctime, which cannot be set back (core/file_stamp.h).
+Status CheckFilesUnchangedSince(const std::string& root, const std::vector<ManifestFile>& files,
+                                const std::vector<FileStamp>& stamps);
 
 // True for names AtomicFile gives its temporaries: ".<name>.tmp.<pid>.<n>".
 bool IsAtomicTemporaryName(std::string_view file_name);

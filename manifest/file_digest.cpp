@@ -23,6 +23,17 @@ const EVP_MD* Sha256Md() {
   return md;
 }
 
+// Maps the chunk's pages in one call: faulting them in one at a time costs about as much as
+// hashing them (0.67 s per GiB here). Best effort: kernels before 5.14 lack the advice.
+void PopulateForRead(void* p, uint64_t n) {
+#ifdef MADV_POPULATE_READ
+  ::madvise(p, n, MADV_POPULATE_READ);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 std::string Errno(int err) {
   return std::strerror(err);
 }
@@ -161,6 +172,7 @@ Result<FileDigest> DigestFd(int fd, std::string_view name, uint64_t max_bytes,
   }
   Sha256 hash;
   FileDigest out;
+  out.stamp = StampOf(st);
   if (options.method == DigestReadMethod::kMmap && size > 0) {
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) return Status::IoError("{}: cannot mmap: {}", name, Errno(errno));
@@ -170,6 +182,7 @@ Result<FileDigest> DigestFd(int fd, std::string_view name, uint64_t max_bytes,
     Status st_update;
     for (uint64_t off = 0; off < size && st_update.ok(); off += kChunk) {
       const uint64_t n = std::min(kChunk, size - off);
+      PopulateForRead(const_cast<uint8_t*>(data) + off, n);
       st_update = hash.Update({data + off, static_cast<size_t>(n)});
       ::madvise(const_cast<uint8_t*>(data) + off, n, MADV_DONTNEED);  // keep RSS bounded
     }
@@ -232,6 +245,14 @@ std::vector<Result<FileDigest>> DigestFiles(const std::vector<DigestJob>& jobs, 
       if (!fd.ok()) {
         results[order[i]] = fd.status();
         continue;
+      }
+      if (job.known != nullptr && job.known->stamp.known()) {
+        struct stat st;
+        if (::fstat(fd->get(), &st) == 0 && StampOf(st) == job.known->stamp &&
+            job.known->size <= job.max_bytes) {
+          results[order[i]] = *job.known;
+          continue;
+        }
       }
       results[order[i]] = DigestFd(fd->get(), shown, job.max_bytes, options, &buffer);
     }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/byte_sink.h"
+#include "core/file_stamp.h"
 #include "core/status.h"
 
 namespace moedist {
@@ -104,6 +105,7 @@ struct DigestOptions {
 struct FileDigest {
   uint64_t size = 0;
   std::string sha256;  // lower-case hex
+  FileStamp stamp;     // the file as it was when hashed (core/file_stamp.h)
 };
 
 // Hashes an open regular file from offset 0. `name` is used in errors. A file larger than
@@ -119,6 +121,9 @@ struct DigestJob {
   std::string relative;  // '/'-separated path below root
   uint64_t max_bytes = std::numeric_limits<uint64_t>::max();
   uint64_t size_hint = 0;  // for scheduling: largest jobs start first
+  // A digest this run took earlier (pack hashes each shard while writing it). When the opened
+  // file's stamp equals known->stamp the file is not read again and *known is the result.
+  const FileDigest* known = nullptr;
 };
 
 // One result per job, in job order. threads <= 0 means one per hardware thread.

@@ -149,7 +149,8 @@ Result<WrittenFile> WriteBundleShard(const std::string& dist, const BundlePlan& 
   RETURN_IF_ERROR(buffered.Flush());
   RETURN_IF_ERROR(file.Commit());
   ASSIGN_OR_RETURN(std::string digest, hashing.FinishHex());
-  return WrittenFile{plan.name + "/" + shard.file, hashing.bytes_written(), std::move(digest)};
+  return WrittenFile{plan.name + "/" + shard.file, hashing.bytes_written(), std::move(digest),
+                     file.stamp()};
 }
 
 Result<WrittenFile> WriteReleaseTextFile(const std::string& dist, const std::string& relative,

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/byte_sink.h"
+#include "core/file_stamp.h"
 #include "core/status.h"
 #include "quant/dtype.h"
 
@@ -70,6 +71,7 @@ struct WrittenFile {
   std::string path;  // relative to the release directory: "trunk/model-00001-of-00002.safetensors"
   uint64_t size = 0;
   std::string sha256;
+  FileStamp stamp;  // after publication; lets the manifest reuse the digest (build_distribution.h)
 };
 
 // Writes dist/<bundle>/<shard.file> atomically, hashing the bytes on the way.

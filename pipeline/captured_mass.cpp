@@ -5,65 +5,80 @@
 
 namespace moedist {
 
+std::vector<double> LayerCapturedMass(const GateProfile& p, const LayerGateProfile& l,
+                                      const LayerPlan& lp, int G) {
+  const int E = p.num_experts, k = p.top_k, m = p.topm;
+  const size_t P = p.prompts.size();
+  std::vector<int> node_of(E, -2);  // -1 overlay, else the group
+  for (int e : lp.overlay) node_of[e] = -1;
+  for (int g = 0; g < G; ++g) {
+    for (int e : lp.groups[g]) node_of[e] = g;
+  }
+  std::vector<double> layer_sum(P * G, 0.0);
+  std::vector<int> taken(G);
+  std::vector<double> got(G);
+  for (size_t t = 0; t < p.token_prompt.size(); ++t) {
+    const uint16_t* ids = l.topm_experts.data() + t * m;
+    const float* probs = l.topm_probs.data() + t * m;
+    double full = 0;
+    for (int i = 0; i < std::min(k, m); ++i) full += probs[i];
+    if (!(full > 0)) continue;
+    std::fill(taken.begin(), taken.end(), 0);
+    std::fill(got.begin(), got.end(), 0.0);
+    for (int i = 0; i < m; ++i) {
+      const int owner = node_of[ids[i]];
+      if (owner == -1) {  // overlay: every node has it
+        for (int g = 0; g < G; ++g) {
+          if (taken[g] < k) {
+            got[g] += probs[i];
+            ++taken[g];
+          }
+        }
+      } else if (owner >= 0 && taken[owner] < k) {
+        got[owner] += probs[i];
+        ++taken[owner];
+      }
+    }
+    double* row = layer_sum.data() + static_cast<size_t>(p.token_prompt[t]) * G;
+    for (int g = 0; g < G; ++g) row[g] += got[g] / full;
+  }
+  for (size_t q = 0; q < P; ++q) {
+    for (int g = 0; g < G; ++g) {
+      layer_sum[q * G + g] = p.prompts[q].tokens ? layer_sum[q * G + g] / p.prompts[q].tokens : 0;
+    }
+  }
+  return layer_sum;
+}
+
 std::vector<std::vector<double>> CapturedMassByPrompt(const GateProfile& p,
                                                       const ExpertPlan& plan) {
-  const int G = plan.num_groups, E = p.num_experts, k = p.top_k, m = p.topm;
+  const int G = plan.num_groups;
   const size_t P = p.prompts.size();
   std::vector<std::vector<double>> sum(P, std::vector<double>(G, 0.0));
-  std::vector<int> layers_used(P, 0);
-  std::vector<int> node_of(E);  // -1 overlay, else the group
+  int layers_used = 0;
   for (const LayerGateProfile& l : p.layers) {
     auto it = plan.layers.find(l.layer);
     if (it == plan.layers.end()) continue;
-    std::fill(node_of.begin(), node_of.end(), -2);
-    for (int e : it->second.overlay) node_of[e] = -1;
-    for (int g = 0; g < G; ++g) {
-      for (int e : it->second.groups[g]) node_of[e] = g;
-    }
-    std::vector<double> layer_sum(P * G, 0.0);
-    std::vector<int> taken(G);
-    std::vector<double> got(G);
-    for (size_t t = 0; t < p.token_prompt.size(); ++t) {
-      const uint16_t* ids = l.topm_experts.data() + t * m;
-      const float* probs = l.topm_probs.data() + t * m;
-      double full = 0;
-      for (int i = 0; i < std::min(k, m); ++i) full += probs[i];
-      if (!(full > 0)) continue;
-      std::fill(taken.begin(), taken.end(), 0);
-      std::fill(got.begin(), got.end(), 0.0);
-      for (int i = 0; i < m; ++i) {
-        const int owner = node_of[ids[i]];
-        if (owner == -1) {  // overlay: every node has it
-          for (int g = 0; g < G; ++g) {
-            if (taken[g] < k) {
-              got[g] += probs[i];
-              ++taken[g];
-            }
-          }
-        } else if (owner >= 0 && taken[owner] < k) {
-          got[owner] += probs[i];
-          ++taken[owner];
-        }
-      }
-      double* row = layer_sum.data() + static_cast<size_t>(p.token_prompt[t]) * G;
-      for (int g = 0; g < G; ++g) row[g] += got[g] / full;
-    }
+    const std::vector<double> layer = LayerCapturedMass(p, l, it->second, G);
     for (size_t q = 0; q < P; ++q) {
-      if (p.prompts[q].tokens == 0) continue;
-      for (int g = 0; g < G; ++g) sum[q][g] += layer_sum[q * G + g] / p.prompts[q].tokens;
-      layers_used[q] += 1;
+      for (int g = 0; g < G; ++g) sum[q][g] += layer[q * G + g];
     }
+    layers_used += 1;
   }
   for (size_t q = 0; q < P; ++q) {
-    for (double& v : sum[q]) v = layers_used[q] ? v / layers_used[q] : 0.0;
+    for (double& v : sum[q]) v = layers_used ? v / layers_used : 0.0;
   }
   return sum;
 }
 
 CaptureSummary SummariseCapture(const GateProfile& p, const ExpertPlan& plan) {
+  return SummariseByPrompt(p, CapturedMassByPrompt(p, plan), plan.num_groups);
+}
+
+CaptureSummary SummariseByPrompt(const GateProfile& p,
+                                 const std::vector<std::vector<double>>& by_prompt, int groups) {
   CaptureSummary s;
-  s.prompts_per_group.assign(plan.num_groups, 0);
-  auto by_prompt = CapturedMassByPrompt(p, plan);
+  s.prompts_per_group.assign(groups, 0);
   std::vector<double> best;
   std::map<std::string, std::pair<double, int>> domain;
   for (size_t q = 0; q < by_prompt.size(); ++q) {
@@ -76,6 +91,12 @@ CaptureSummary SummariseCapture(const GateProfile& p, const ExpertPlan& plan) {
     d.second += 1;
   }
   if (best.empty()) return s;
+  s.group_mean_all.assign(groups, 0.0);
+  for (size_t q = 0; q < by_prompt.size(); ++q) {
+    if (p.prompts[q].tokens == 0) continue;
+    for (int g = 0; g < groups; ++g) s.group_mean_all[g] += by_prompt[q][g] / best.size();
+  }
+  s.worst_group_all = *std::min_element(s.group_mean_all.begin(), s.group_mean_all.end());
   double total = 0;
   for (double v : best) total += v;
   s.mean = total / best.size();

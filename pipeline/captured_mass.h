@@ -22,13 +22,26 @@ namespace moedist {
 std::vector<std::vector<double>> CapturedMassByPrompt(const GateProfile& profile,
                                                       const ExpertPlan& plan);
 
+// One layer's term: [prompt * G + group] mean over the prompt's tokens of the captured fraction.
+// CapturedMassByPrompt averages these over the layers.
+std::vector<double> LayerCapturedMass(const GateProfile& profile, const LayerGateProfile& layer,
+                                      const LayerPlan& layer_plan, int groups);
+
 struct CaptureSummary {
   double mean = 0, p10 = 0, min = 0;
   std::map<std::string, double> by_domain;  // mean per domain
   std::vector<int> prompts_per_group;       // how many prompts each node would serve
+  // Each node serving every prompt (a session that lands there regardless of its content:
+  // overflow, a node down): the mean captured mass per node, and the worst node's.
+  std::vector<double> group_mean_all;
+  double worst_group_all = 0;
 };
 
-// Places every prompt on its best group and summarises the captured mass it gets.
+// Places every prompt on its best group and summarises the captured mass it gets; also each
+// node's mean over all prompts.
 CaptureSummary SummariseCapture(const GateProfile& profile, const ExpertPlan& plan);
+// The same from CapturedMassByPrompt's table.
+CaptureSummary SummariseByPrompt(const GateProfile& profile,
+                                 const std::vector<std::vector<double>>& by_prompt, int groups);
 
 }  // namespace moedist

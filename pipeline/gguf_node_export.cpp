@@ -428,7 +428,7 @@ Result<WrittenFile> WriteNodeGguf(const std::string& dist, const std::string& re
                                 GgmlTypeName(want.type), ShapeText(want.ne));
     }
   }
-  return WrittenFile{relative, size, std::move(digest)};
+  return WrittenFile{relative, size, std::move(digest), file.stamp()};
 }
 
 }  // namespace moedist

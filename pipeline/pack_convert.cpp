@@ -21,6 +21,12 @@ void ReleasePages(const CheckpointTensor& t, uint64_t offset, uint64_t length) {
   }
 }
 
+void PrefetchPages(const CheckpointTensor& t, uint64_t offset, uint64_t length) {
+  if (const auto& m = t.shard->mapping()) {
+    m->Prefetch(t.shard->data_offset() + t.info->data_begin + offset, length);
+  }
+}
+
 bool SameEncoding(DType d, QuantType q) {
   return (d == DType::kF32 && q == QuantType::kF32) || (d == DType::kF16 && q == QuantType::kF16) ||
          (d == DType::kBF16 && q == QuantType::kBF16);
@@ -146,6 +152,7 @@ Status ConvertRows(const ConvertInput& in, const RecipeType& stored, ByteSink& s
     for (const RowRange& r : RangesOf(in)) {
       for (uint64_t off = r.begin * row_bytes; off < r.end * row_bytes; off += kCopyChunk) {
         const uint64_t n = std::min(kCopyChunk, r.end * row_bytes - off);
+        PrefetchPages(t, off, n);
         RETURN_IF_ERROR(sink.Write(all.subspan(off, n)));
         ReleasePages(t, off, n);
       }

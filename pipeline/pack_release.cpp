@@ -211,6 +211,13 @@ nlohmann::json PackReportToJson(const PackReport& r) {
           {"seconds", r.seconds}};
 }
 
+std::optional<SourceRecheck> ParseSourceRecheck(std::string_view name) {
+  if (name == "none") return SourceRecheck::kNone;
+  if (name == "stamp") return SourceRecheck::kStamp;
+  if (name == "digest") return SourceRecheck::kDigest;
+  return std::nullopt;
+}
+
 Result<PackReport> PackRelease(const PackRequest& req) {
   const auto start = std::chrono::steady_clock::now();
   const std::string& dist = req.out_dir;
@@ -238,7 +245,9 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   RETURN_IF_ERROR(CheckReleaseDirContents(dist));
   BuildOptions build{req.threads};
   const std::vector<std::string> source_files = SourceFiles(*ckpt, layout);
-  ASSIGN_OR_RETURN(sections.source.files, DescribeFiles(req.checkpoint_dir, source_files, build));
+  std::vector<FileStamp> source_stamps;
+  ASSIGN_OR_RETURN(sections.source.files,
+                   DescribeFiles(req.checkpoint_dir, source_files, build, &source_stamps));
   sections.source.family = std::string(FamilyName(cfg.family));
   sections.source.facts = {{"model_type", cfg.model_type}, {"architecture", cfg.architecture}};
   std::vector<std::string> dirs;
@@ -309,8 +318,11 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   for (const WrittenFile& f : written) keep.insert(f.path);
   PackReport report;
   ASSIGN_OR_RETURN(report.removed, RemoveStaleEntries(dist, keep));
-  if (req.check_source_unchanged) {
+  if (req.source_recheck == SourceRecheck::kDigest) {
     RETURN_IF_ERROR(CheckFilesUnchanged(req.checkpoint_dir, sections.source.files, build));
+  } else if (req.source_recheck == SourceRecheck::kStamp) {
+    RETURN_IF_ERROR(
+        CheckFilesUnchangedSince(req.checkpoint_dir, sections.source.files, source_stamps));
   }
 
   // 6. distribution.json, last.
@@ -345,14 +357,21 @@ Result<PackReport> PackRelease(const PackRequest& req) {
     for (const auto& [layer, nl] : n.info.layers) held[std::to_string(layer)] = nl.held;
     sections.bundle_facts[n.info.node] = {{"kind", "node"}, {"mode", NodeModeName(n.info.mode)}};
     if (req.format != NodeFileFormat::kSafetensors) {
-      sections.bundle_facts[n.info.node]["gguf"] = n.info.node + "/" + NodeGgufFileName(n.info.node);
+      sections.bundle_facts[n.info.node]["gguf"] =
+          n.info.node + "/" + NodeGgufFileName(n.info.node);
     }
     sections.nodes.push_back(
         {n.info.node,
          gguf_only ? std::vector<std::string>{n.info.node} : n.info.bundles,
          {{"group", n.info.group}, {"mode", NodeModeName(n.info.mode)}, {"held_experts", held}}});
   }
-  ASSIGN_OR_RETURN(Distribution d, BuildDistribution(dist, sections, build));
+  // Shards were hashed as they were written: the manifest reuses those digests for files whose
+  // stamp is unchanged instead of reading the whole release again.
+  BuildOptions describe = build;
+  for (const WrittenFile& f : written) {
+    if (f.stamp.known()) describe.known[f.path] = {f.size, f.sha256, f.stamp};
+  }
+  ASSIGN_OR_RETURN(Distribution d, BuildDistribution(dist, sections, describe));
   size_t listed = 0;
   for (const auto& [bundle, entry] : d.bundles) listed += entry.files.size();
   if (listed != written.size()) {

@@ -25,7 +25,9 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -35,6 +37,10 @@
 #include "pipeline/pack_recipe.h"
 
 namespace moedist {
+
+enum class SourceRecheck { kNone, kStamp, kDigest };
+// "none", "stamp", "digest".
+std::optional<SourceRecheck> ParseSourceRecheck(std::string_view name);
 
 struct PackRequest {
   std::string checkpoint_dir;
@@ -54,7 +60,10 @@ struct PackRequest {
   std::string created;  // RFC 3339 UTC; empty: now
   std::string expires;  // RFC 3339 UTC; empty: created + valid_days
   int valid_days = 365;
-  bool check_source_unchanged = true;  // re-hash the checkpoint after packing (row 35)
+  // After packing, check the checkpoint did not change while it was read (reliability row 35):
+  // kStamp compares stat stamps with those taken when it was hashed (core/file_stamp.h);
+  // kDigest hashes it a second time (doubles the reads: 1 TB more for a 1 TB checkpoint).
+  SourceRecheck source_recheck = SourceRecheck::kStamp;
   // Test hook: called after each tensor's bytes are written, with the running count; an error
   // aborts the pack there (crash simulation).
   std::function<Status(uint64_t tensors_written)> after_tensor;

@@ -31,8 +31,9 @@ std::vector<int> GroupSizes(int n, int groups) {
 // Builds a plan by cutting each layer's ordered non-overlay experts with `deal`, which maps
 // (position in order, count) -> group.
 template <typename Order, typename Deal>
-ExpertPlan BuildPlan(const GateProfile& p, int groups, const std::map<int, std::vector<int>>& overlay,
-                     const char* name, Order order, Deal deal) {
+ExpertPlan BuildPlan(const GateProfile& p, int groups,
+                     const std::map<int, std::vector<int>>& overlay, const char* name, Order order,
+                     Deal deal) {
   ExpertPlan plan;
   plan.num_experts = p.num_experts;
   plan.top_k = p.top_k;
@@ -47,7 +48,8 @@ ExpertPlan BuildPlan(const GateProfile& p, int groups, const std::map<int, std::
     if (lp.profiled) order(*p.FindLayer(layer), rest);
     lp.groups.assign(groups, {});
     const int n = static_cast<int>(rest.size());
-    for (int i = 0; i < n; ++i) lp.groups[lp.profiled ? deal(i, n) : i * groups / n].push_back(rest[i]);
+    for (int i = 0; i < n; ++i)
+      lp.groups[lp.profiled ? deal(i, n) : i * groups / n].push_back(rest[i]);
     for (auto& g : lp.groups) std::sort(g.begin(), g.end());
     plan.layers[layer] = std::move(lp);
   }
@@ -65,9 +67,9 @@ uint64_t SplitMix(uint64_t& s) {
 
 // Per profiled layer, each prompt's routing distribution W[q][e] (mass / tokens).
 struct PromptMass {
-  std::vector<int> layers;                      // profiled MoE layers
-  std::vector<std::vector<double>> w;           // [layer slot][q * E + e]
-  std::vector<int> prompts;                     // prompts with tokens
+  std::vector<int> layers;             // profiled MoE layers
+  std::vector<std::vector<double>> w;  // [layer slot][q * E + e]
+  std::vector<int> prompts;            // prompts with tokens
 };
 
 PromptMass LoadPromptMass(const GateProfile& p) {
@@ -77,13 +79,14 @@ PromptMass LoadPromptMass(const GateProfile& p) {
     if (p.prompts[q].tokens > 0) pm.prompts.push_back(static_cast<int>(q));
   }
   for (const LayerGateProfile& l : p.layers) {
-    if (std::find(p.moe_layers.begin(), p.moe_layers.end(), l.layer) == p.moe_layers.end()) continue;
+    if (std::find(p.moe_layers.begin(), p.moe_layers.end(), l.layer) == p.moe_layers.end())
+      continue;
     pm.layers.push_back(l.layer);
     std::vector<double> w(p.prompts.size() * E, 0.0);
     for (int q : pm.prompts) {
       for (int e = 0; e < E; ++e) {
-        w[static_cast<size_t>(q) * E + e] = l.prompt_mass[static_cast<size_t>(q) * E + e] /
-                                            p.prompts[q].tokens;
+        w[static_cast<size_t>(q) * E + e] =
+            l.prompt_mass[static_cast<size_t>(q) * E + e] / p.prompts[q].tokens;
       }
     }
     pm.w.push_back(std::move(w));
@@ -154,12 +157,37 @@ std::vector<std::vector<double>> PromptGroupMass(const GateProfile& p, const Pro
   return v;
 }
 
-// Each prompt to the group holding most of its mass.
-std::vector<int> AssignPrompts(const GateProfile& p, const PromptMass& pm, const ExpertPlan& plan) {
+// Each prompt to the group holding most of its mass; with `capacity` > 0 no group takes more
+// than that many prompts: prompts that lose most by a second choice choose first (for two groups
+// this is the best balanced split).
+std::vector<int> AssignPrompts(const GateProfile& p, const PromptMass& pm, const ExpertPlan& plan,
+                               int capacity = 0) {
   auto v = PromptGroupMass(p, pm, plan);
   std::vector<int> assign(p.prompts.size(), -1);
+  if (capacity <= 0) {
+    for (int q : pm.prompts) {
+      assign[q] = static_cast<int>(std::max_element(v[q].begin(), v[q].end()) - v[q].begin());
+    }
+    return assign;
+  }
+  std::vector<double> regret(p.prompts.size(), 0.0);
   for (int q : pm.prompts) {
-    assign[q] = static_cast<int>(std::max_element(v[q].begin(), v[q].end()) - v[q].begin());
+    std::vector<double> r = v[q];
+    std::sort(r.begin(), r.end(), std::greater<>());
+    regret[q] = r.size() > 1 ? r[0] - r[1] : 0.0;
+  }
+  std::vector<int> order = pm.prompts;
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return regret[a] > regret[b]; });
+  std::vector<int> left(plan.num_groups, capacity);
+  for (int q : order) {
+    int best = -1;
+    for (int g = 0; g < plan.num_groups; ++g) {
+      if (left[g] > 0 && (best < 0 || v[q][g] > v[q][best])) best = g;
+    }
+    if (best < 0)
+      best = static_cast<int>(std::max_element(v[q].begin(), v[q].end()) - v[q].begin());
+    assign[q] = best;
+    left[best] -= 1;
   }
   return assign;
 }
@@ -202,7 +230,8 @@ void AssignAllLayers(const GateProfile& p, const PromptMass& pm, const std::vect
         value[i][g] += pm.w[s][static_cast<size_t>(q) * E + rest[i]];
       }
     }
-    plan.layers[layer].groups = AssignExperts(rest, GroupSizes(static_cast<int>(rest.size()), G), value);
+    plan.layers[layer].groups =
+        AssignExperts(rest, GroupSizes(static_cast<int>(rest.size()), G), value);
   }
 }
 
@@ -267,12 +296,80 @@ std::vector<int> KMeansPrompts(const GateProfile& p, const PromptMass& pm, int G
   return assign;
 }
 
+// Pairwise expert swaps between groups, layer by layer, each kept when it raises `score` of the
+// exact captured mass; only the swapped layer's term is recomputed. At most `budget` swaps are
+// tried in all, shared equally by the layers (each costs one pass over the layer's profiled
+// tokens), so a large model gets a partial search of every layer rather than a full search of
+// the first few.
+template <typename Score>
+ExpertPlan ImproveBySwaps(const GateProfile& p, ExpertPlan plan, Score score, int budget) {
+  const int G = plan.num_groups;
+  const size_t P = p.prompts.size();
+  std::vector<const LayerGateProfile*> layers;
+  std::vector<std::vector<double>> terms;
+  for (const LayerGateProfile& l : p.layers) {
+    auto it = plan.layers.find(l.layer);
+    if (it == plan.layers.end()) continue;
+    layers.push_back(&l);
+    terms.push_back(LayerCapturedMass(p, l, it->second, G));
+  }
+  if (layers.empty() || G < 2) return plan;
+  std::vector<double> total(P * G, 0.0);
+  for (const auto& t : terms) {
+    for (size_t i = 0; i < total.size(); ++i) total[i] += t[i];
+  }
+  auto evaluate = [&](const std::vector<double>& sums) {
+    std::vector<std::vector<double>> by_prompt(P, std::vector<double>(G));
+    for (size_t q = 0; q < P; ++q) {
+      for (int g = 0; g < G; ++g) by_prompt[q][g] = sums[q * G + g] / layers.size();
+    }
+    return score(SummariseByPrompt(p, by_prompt, G));
+  };
+  double current = evaluate(total);
+  std::vector<double> trial(total.size());
+  std::vector<int> left(layers.size(), std::max<int>(1, budget / static_cast<int>(layers.size())));
+  for (bool improved = true; improved;) {
+    improved = false;
+    for (size_t li = 0; li < layers.size(); ++li) {
+      LayerPlan& lp = plan.layers.at(layers[li]->layer);
+      int& layer_budget = left[li];
+      for (int gi = 0; gi < G; ++gi) {
+        for (int gj = gi + 1; gj < G; ++gj) {
+          for (int& a : lp.groups[gi]) {
+            for (int& b : lp.groups[gj]) {
+              if (layer_budget-- <= 0) break;
+              std::swap(a, b);
+              std::vector<double> term = LayerCapturedMass(p, *layers[li], lp, G);
+              for (size_t i = 0; i < total.size(); ++i)
+                trial[i] = total[i] - terms[li][i] + term[i];
+              const double value = evaluate(trial);
+              if (value > current + 1e-9) {
+                current = value;
+                total.swap(trial);
+                terms[li] = std::move(term);
+                improved = true;
+              } else {
+                std::swap(a, b);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  for (auto& [layer, lp] : plan.layers) {
+    for (auto& g : lp.groups) std::sort(g.begin(), g.end());
+  }
+  return plan;
+}
+
 }  // namespace
 
 ExpertPlan ContiguousPlan(const GateProfile& p, int groups,
                           const std::map<int, std::vector<int>>& overlay) {
-  return BuildPlan(p, groups, overlay, "contiguous", KeepIdOrder,
-                   [groups](int i, int n) { return static_cast<int>(static_cast<int64_t>(i) * groups / n); });
+  return BuildPlan(p, groups, overlay, "contiguous", KeepIdOrder, [groups](int i, int n) {
+    return static_cast<int>(static_cast<int64_t>(i) * groups / n);
+  });
 }
 
 ExpertPlan ModuloPlan(const GateProfile& p, int groups,
@@ -307,24 +404,54 @@ ExpertPlan PlacementPlan(const GateProfile& p, int groups,
   for (int r = 0; r < options.restarts; ++r) {
     starts.push_back(KMeansPrompts(p, pm, groups, options.seed + 7919 * r));
   }
-  ExpertPlan best = base;
-  double best_score = -1;
-  for (std::vector<int> assign : starts) {
-    ExpertPlan plan = base;
-    for (int iter = 0; iter < options.max_iterations; ++iter) {
-      FillEmptyGroups(p, pm, plan, assign);
-      AssignAllLayers(p, pm, assign, overlay, plan);
-      std::vector<int> next = AssignPrompts(p, pm, plan);
-      if (next == assign) break;
-      assign = std::move(next);
-    }
-    const double score = SummariseCapture(p, plan).mean;
-    if (score > best_score + 1e-12) {
-      best_score = score;
-      best = std::move(plan);
+  const int P = static_cast<int>(pm.prompts.size());
+  std::vector<int> capacities = {0};
+  if (options.balance >= 0) {
+    capacities.push_back(
+        std::max(1, static_cast<int>(std::ceil((1.0 + options.balance) * P / groups - 1e-9))));
+  }
+  std::vector<ExpertPlan> candidates;
+  for (int capacity : capacities) {
+    for (std::vector<int> assign : starts) {
+      ExpertPlan plan = base;
+      for (int iter = 0; iter < options.max_iterations; ++iter) {
+        FillEmptyGroups(p, pm, plan, assign);
+        AssignAllLayers(p, pm, assign, overlay, plan);
+        std::vector<int> next = AssignPrompts(p, pm, plan, capacity);
+        if (next == assign) break;
+        assign = std::move(next);
+      }
+      candidates.push_back(std::move(plan));
     }
   }
-  return best;
+  const double w = options.worst_node_weight;
+  auto score = [w](const CaptureSummary& s) { return (1 - w) * s.mean + w * s.worst_group_all; };
+  auto plan_score = [&](const ExpertPlan& plan) { return score(SummariseCapture(p, plan)); };
+  // The searches optimise placed sessions only. Swaps then optimise the score itself, from the
+  // best search result and from the baselines, which are candidates too: the plan kept scores
+  // at least as well as contiguous, modulo and snake on the calibration prompts.
+  std::vector<ExpertPlan> seeds = {
+      *std::max_element(
+          candidates.begin(), candidates.end(),
+          [&](const ExpertPlan& a, const ExpertPlan& b) { return plan_score(a) < plan_score(b); }),
+      base, ModuloPlan(p, groups, overlay), SnakePlan(p, groups, overlay)};
+  for (ExpertPlan& seed : seeds) {
+    seed.strategy = "placement";
+    candidates.push_back(seed);
+    if (options.swap_budget > 0) {
+      candidates.push_back(ImproveBySwaps(p, std::move(seed), score, options.swap_budget));
+    }
+  }
+  size_t best = 0;
+  double best_score = -1;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const double s = plan_score(candidates[i]);
+    if (s > best_score + 1e-12) {
+      best_score = s;
+      best = i;
+    }
+  }
+  return std::move(candidates[best]);
 }
 
 }  // namespace moedist

@@ -3,11 +3,16 @@
 //   contiguous  experts in id order, cut into G runs
 //   modulo      expert i to group i mod G
 //   snake       by gate mass, dealt 0..G-1, G-1..0, … (spreads hot experts)
-//   placement   maximises the mean over calibration prompts of the captured mass when each
-//               prompt is placed on its best group (docs/algorithms.md): alternate between
-//               assigning prompts to groups and, per layer, assigning experts to groups to
-//               maximise the mass of the prompts each group serves; several starts, the best by
-//               the exact captured top-k mass is kept.
+//   placement   maximises, over the calibration prompts, (1 − w) · the mean captured mass of
+//               sessions placed on their best node + w · the captured mass of the worst node
+//               serving every prompt (docs/algorithms.md). The first term is the runtime policy's
+//               (a session stays on the node that captures most of its routing); the second
+//               keeps any node from becoming a specialist that fails everything else. Search:
+//               alternate between assigning prompts to groups (with and without a load cap)
+//               and, per layer, assigning experts to groups for the prompts each group serves;
+//               several starts; then pairwise expert swaps on the exact score from the best
+//               result and from the contiguous, modulo and snake layouts. The best-scoring plan
+//               is kept, so it never scores below a baseline on the calibration prompts.
 #pragma once
 
 #include <vector>
@@ -20,14 +25,26 @@ namespace moedist {
 
 // `overlay[layer]` is excluded from the groups. Layers absent from the profile get contiguous
 // groups and are marked unprofiled.
-ExpertPlan ContiguousPlan(const GateProfile& p, int groups, const std::map<int, std::vector<int>>& overlay);
-ExpertPlan ModuloPlan(const GateProfile& p, int groups, const std::map<int, std::vector<int>>& overlay);
-ExpertPlan SnakePlan(const GateProfile& p, int groups, const std::map<int, std::vector<int>>& overlay);
+ExpertPlan ContiguousPlan(const GateProfile& p, int groups,
+                          const std::map<int, std::vector<int>>& overlay);
+ExpertPlan ModuloPlan(const GateProfile& p, int groups,
+                      const std::map<int, std::vector<int>>& overlay);
+ExpertPlan SnakePlan(const GateProfile& p, int groups,
+                     const std::map<int, std::vector<int>>& overlay);
 
 struct PlacementOptions {
   int restarts = 4;
   int max_iterations = 30;
   uint64_t seed = 1;
+  // Load cap while searching: no group is optimised for more than (1 + balance) · P / G of the
+  // P calibration prompts. Negative: only unconstrained searches.
+  double balance = 0.25;
+  // w above. 0: placed sessions only (the specialist layout that loses most for sessions that
+  // land on another node); 1: the worst node only.
+  double worst_node_weight = 0.5;
+  // Swaps tried per seed, shared by the layers (each costs one pass over a layer's profiled
+  // tokens); 0: no swap search.
+  int swap_budget = 20000;
 };
 ExpertPlan PlacementPlan(const GateProfile& p, int groups,
                          const std::map<int, std::vector<int>>& overlay,

@@ -21,18 +21,20 @@ Result<std::map<int, std::vector<int>>> ChooseOverlay(const GateProfile& p, cons
   }
   const int per_group = (p.num_experts - count) / o.groups;
   if (count > 0 && count >= per_group) {
-    return Status::InvalidArgument("overlay of {} experts per layer is not smaller than a group "
-                                   "({} experts with {} groups)",
-                                   count, per_group, o.groups);
+    return Status::InvalidArgument(
+        "overlay of {} experts per layer is not smaller than a group "
+        "({} experts with {} groups)",
+        count, per_group, o.groups);
   }
   std::map<int, std::vector<int>> overlay;
   for (int l : p.moe_layers) {
     const LayerGateProfile* lp = p.FindLayer(l);
     if (lp == nullptr) {
       if (count > 0) {
-        warnings.push_back(fmt::format("layer {} was not profiled: no overlay and contiguous "
-                                       "groups there (profile with --layers all to plan it)",
-                                       l));
+        warnings.push_back(
+            fmt::format("layer {} was not profiled: no overlay and contiguous "
+                        "groups there (profile with --layers all to plan it)",
+                        l));
       }
       continue;
     }
@@ -47,11 +49,11 @@ Result<ExpertPlan> CustomPlan(const GateProfile& p, const PlanOptions& o) {
   }
   ASSIGN_OR_RETURN(std::string text, ReadSmallFile(o.assign_path, 64ull << 20));
   ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonStrict(text, o.assign_path));
-  ASSIGN_OR_RETURN(ExpertPlan plan, PlanFromAssignmentJson(j, p.moe_layers, p.num_experts,
-                                                           p.top_k, o.assign_path));
+  ASSIGN_OR_RETURN(ExpertPlan plan,
+                   PlanFromAssignmentJson(j, p.moe_layers, p.num_experts, p.top_k, o.assign_path));
   if (plan.num_groups != o.groups) {
-    return Status::InvalidArgument("{}: {} groups but --groups {}", o.assign_path,
-                                   plan.num_groups, o.groups);
+    return Status::InvalidArgument("{}: {} groups but --groups {}", o.assign_path, plan.num_groups,
+                                   o.groups);
   }
   plan.strategy = "custom";
   for (auto& [layer, lp] : plan.layers) lp.profiled = p.FindLayer(layer) != nullptr;
@@ -63,7 +65,9 @@ nlohmann::json SummaryToJson(const CaptureSummary& s) {
           {"p10", s.p10},
           {"min", s.min},
           {"by_domain", s.by_domain},
-          {"prompts_per_group", s.prompts_per_group}};
+          {"prompts_per_group", s.prompts_per_group},
+          {"node_mean_all", s.group_mean_all},
+          {"worst_node_all", s.worst_group_all}};
 }
 
 }  // namespace
@@ -87,22 +91,22 @@ Result<PlanResult> MakePlan(const GateProfile& p, const std::string& profile_pat
     ASSIGN_OR_RETURN(heldout, ReadGateProfile(o.eval_profile_path));
     if (heldout->num_experts != p.num_experts || heldout->family != p.family) {
       return Status::InvalidArgument("{}: profile of another model ({} with {} experts)",
-                                     o.eval_profile_path, heldout->family,
-                                     heldout->num_experts);
+                                     o.eval_profile_path, heldout->family, heldout->num_experts);
     }
   }
   std::map<std::string, ExpertPlan> plans = {
       {"contiguous", ContiguousPlan(p, o.groups, overlay)},
       {"modulo", ModuloPlan(p, o.groups, overlay)},
       {"snake", SnakePlan(p, o.groups, overlay)},
-      {"placement", PlacementPlan(p, o.groups, overlay)},
+      {"placement", PlacementPlan(p, o.groups, overlay, o.placement)},
   };
   if (o.strategy == "custom") {
     ASSIGN_OR_RETURN(plans["custom"], CustomPlan(p, o));
   } else if (!plans.count(o.strategy)) {
-    return Status::InvalidArgument("unknown --strategy \"{}\" (contiguous, modulo, snake, "
-                                   "placement, custom)",
-                                   o.strategy);
+    return Status::InvalidArgument(
+        "unknown --strategy \"{}\" (contiguous, modulo, snake, "
+        "placement, custom)",
+        o.strategy);
   }
   for (const auto& [name, plan] : plans) {
     StrategyReport r{SummariseCapture(p, plan)};

@@ -4,27 +4,28 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "pipeline/captured_mass.h"
 #include "pipeline/expert_plan.h"
 #include "pipeline/gate_profile.h"
+#include "pipeline/partition_search.h"
 
 namespace moedist {
 
 struct PlanOptions {
   int groups = 2;
-  int overlay = -1;                 // experts per layer; -1 = use overlay_bytes or 0
-  uint64_t overlay_bytes = 0;       // budget over all MoE layers
+  int overlay = -1;                    // experts per layer; -1 = use overlay_bytes or 0
+  uint64_t overlay_bytes = 0;          // budget over all MoE layers
   std::string strategy = "placement";  // contiguous|modulo|snake|placement|custom
-  std::string assign_path;          // custom strategy
-  int min_experts = -1;             // viability threshold; -1 = 4 × top-k
+  std::string assign_path;             // custom strategy
+  int min_experts = -1;                // viability threshold; -1 = 4 × top-k
   bool force = false;
-  std::string eval_profile_path;    // held-out prompts
+  std::string eval_profile_path;  // held-out prompts
+  PlacementOptions placement;     // the placement search's knobs
 };
 
 struct StrategyReport {

@@ -52,7 +52,7 @@ Result<PackRequest> QuantizedFullRequest(const Distribution& d, const ModelConfi
   req.release_version = d.release.version;
   req.created = d.release.created;
   req.expires = d.release.expires;
-  req.check_source_unchanged = false;  // validate checked the source's digests already
+  req.source_recheck = SourceRecheck::kNone;  // validate checked the source's digests already
   return req;
 }
 

@@ -155,6 +155,41 @@ TEST_F(BuildCli, SecondBuildOnALockedOutputFailsFastWithAClearMessage) {
   EXPECT_FALSE(fs::exists(out / ".moedist-cache"));
 }
 
+// pack's source re-check modes: hashing the checkpoint twice (digest) or comparing stat stamps
+// (stamp, the default) publish the same manifest; the digests pack reuses from writing equal a
+// fresh hash of every file; an unknown mode is a usage error.
+TEST_F(BuildCli, PackRecheckSourceModesPublishTheSameManifest) {
+  const std::string ckpt = std::string(MOEDIST_SOURCE_DIR) + "/examples/model/checkpoint";
+  json layers = json::object();
+  for (int l = 0; l < 4; ++l) {
+    layers[std::to_string(l)] = {{"groups", {{0, 1, 2, 3, 4, 5, 6}, {7, 8, 9, 10, 11, 12, 13}}},
+                                 {"overlay", {14, 15}}};
+  }
+  const json plan = {{"schema_version", 1},
+                     {"num_experts", 16},
+                     {"top_k", 2},
+                     {"strategy", "custom"},
+                     {"layers", layers}};
+  std::ofstream(dir_ / "plan.json") << plan.dump();
+  std::map<std::string, std::string> manifests;
+  for (const char* mode : {"stamp", "digest", "none"}) {
+    const fs::path out = dir_ / mode;
+    const CliResult r =
+        Moedist("pack " + ckpt + " " + (dir_ / "plan.json").string() + " --out " + out.string() +
+                " --created 2026-01-01T00:00:00Z " + "--recheck-source " + mode + " --json");
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    manifests[mode] = Slurp(out / "distribution.json");
+    EXPECT_EQ(Moedist("verify " + out.string() + " --unsigned").code, 0) << mode;
+  }
+  EXPECT_EQ(manifests["stamp"], manifests["digest"]);
+  EXPECT_EQ(manifests["stamp"], manifests["none"]);
+  const CliResult bad = Moedist("pack " + ckpt + " " + (dir_ / "plan.json").string() + " --out " +
+                                (dir_ / "bad").string() + " --recheck-source mtime");
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("recheck-source"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(dir_ / "bad" / "distribution.json"));
+}
+
 TEST_F(BuildCli, DryRunPrintsThePlanAndWritesNothing) {
   const CliResult r = Moedist("build " + Release() + " --dry-run");
   ASSERT_EQ(r.code, 0) << r.err;

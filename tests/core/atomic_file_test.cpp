@@ -1,13 +1,12 @@
 #include "core/atomic_file.h"
 
 #include <gtest/gtest.h>
-
-#include <filesystem>
-#include <fstream>
-
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "core/checked_math.h"
 #include "core/mapped_file.h"
@@ -20,9 +19,9 @@ namespace fs = std::filesystem;
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("moedist-core-test-" + std::to_string(::getpid()) + "-" +
-             testing::UnitTest::GetInstance()->current_test_info()->name());
+    path_ =
+        fs::temp_directory_path() / ("moedist-core-test-" + std::to_string(::getpid()) + "-" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -54,6 +53,25 @@ TEST(AtomicFile, NothingAtTheFinalNameUntilCommit) {
   ASSERT_TRUE(f->Commit().ok());
   EXPECT_EQ(Slurp(target), "hello world");
   EXPECT_EQ(dir.EntryCount(), 1u);  // the temporary is gone
+}
+
+TEST(AtomicFile, StampDescribesThePublishedFile) {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.bin";
+  auto f = AtomicFile::Create(target.string());
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE(f->stamp().known());
+  ASSERT_TRUE(f->WriteText("twelve bytes").ok());
+  ASSERT_TRUE(f->Commit().ok());
+  ASSERT_TRUE(f->stamp().known());
+  EXPECT_EQ(f->stamp().size, 12u);
+  EXPECT_EQ(f->stamp(), StampPath(target.string()).value());
+  // Any write afterwards changes the stamp, even one that keeps the size and the mtime.
+  const auto mtime = fs::last_write_time(target);
+  std::fstream(target, std::ios::in | std::ios::out | std::ios::binary) << "T";
+  fs::last_write_time(target, mtime);
+  EXPECT_NE(f->stamp(), StampPath(target.string()).value());
+  EXPECT_EQ(StampPath((dir.path() / "absent").string()).status().code(), StatusCode::kIoError);
 }
 
 TEST(AtomicFile, AbandonedWriteLeavesPreviousContentAndNoTemporary) {

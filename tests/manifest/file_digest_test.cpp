@@ -103,6 +103,34 @@ TEST(DigestFiles, ParallelResultsMatchSerialAndKeepJobOrder) {
   }
 }
 
+// pack hands the digests it took while writing to the manifest builder: a file whose stamp is
+// unchanged is not read again; one changed since (even with its mtime set back) is re-hashed.
+TEST(DigestFiles, KnownDigestReusedOnlyWhileTheStampMatches) {
+  TempDir dir;
+  const fs::path file = dir.path() / "shard.bin";
+  WriteBytes(file, std::string(5000, 'k'));
+  const FileDigest real = DigestFile(file.string()).value();
+  ASSERT_TRUE(real.stamp.known());
+  EXPECT_EQ(real.stamp, StampPath(file.string()).value());
+  // A deliberately wrong digest with the right stamp comes back as it is: proof nothing was read.
+  FileDigest known = real;
+  known.sha256 = std::string(64, '0');
+  DigestJob job{dir.str(), "shard.bin"};
+  job.known = &known;
+  auto got = DigestFiles({job}, 1);
+  ASSERT_TRUE(got[0].ok()) << got[0].status().ToString();
+  EXPECT_EQ(got[0]->sha256, known.sha256);
+
+  const auto mtime = fs::last_write_time(file);
+  FlipBit(file, 777);
+  fs::last_write_time(file, mtime);
+  got = DigestFiles({job}, 1);
+  ASSERT_TRUE(got[0].ok());
+  EXPECT_NE(got[0]->sha256, known.sha256);
+  EXPECT_NE(got[0]->sha256, real.sha256);
+  EXPECT_EQ(got[0]->sha256, DigestFile(file.string())->sha256);
+}
+
 TEST(OpenRegularFileBeneath, RefusesSymlinksAnywhereAndSpecialFiles) {
   TempDir dir;
   WriteBytes(dir.path() / "real/f", "x");

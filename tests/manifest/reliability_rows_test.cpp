@@ -332,5 +332,28 @@ TEST_F(Reliability, Row35_SourceChangeWithSameSizeAndMtimeDetected) {
       << st.message();
 }
 
+// Row 35 within one run: pack checks stamps (inode, size, mtime, ctime) instead of reading the
+// checkpoint twice; a same-size edit with the mtime set back still changes ctime.
+TEST_F(Reliability, Row35_EditDuringARunDetectedByStampDespiteRestoredMtime) {
+  const fs::path ckpt = tmp_.path() / "ckpt";
+  WriteBytes(ckpt / "model.safetensors", std::string(4096, 'w'));
+  WriteBytes(ckpt / "config.json", "{}");
+  std::vector<FileStamp> stamps;
+  auto files = DescribeFiles(ckpt.string(), {"model.safetensors", "config.json"}, {}, &stamps);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_EQ(stamps.size(), 2u);
+  EXPECT_TRUE(CheckFilesUnchangedSince(ckpt.string(), *files, stamps).ok());
+  // ctime has nanosecond resolution but the clock tick may be coarser: make the edit later.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const auto mtime = fs::last_write_time(ckpt / "model.safetensors");
+  FlipBit(ckpt / "model.safetensors", 12345);
+  fs::last_write_time(ckpt / "model.safetensors", mtime);
+  Status st = CheckFilesUnchangedSince(ckpt.string(), *files, stamps);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("model.safetensors: modified while being read"), std::string::npos)
+      << st.message();
+  EXPECT_EQ(st.message().find("config.json"), std::string::npos) << st.message();
+}
+
 }  // namespace
 }  // namespace moedist

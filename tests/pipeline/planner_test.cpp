@@ -68,7 +68,9 @@ TEST(Placement, CapturesStrictlyMoreThanBaselinesOnHeldOutPrompts) {
   GateProfile heldout = MakePlantedProfile(heldout_spec);
   std::map<int, std::vector<int>> overlay;
   for (const auto& l : planning.layers) overlay[l.layer] = SelectOverlay(l, 32, 1);
-  const ExpertPlan placement = PlacementPlan(planning, 2, overlay);
+  PlacementOptions placed_only;
+  placed_only.worst_node_weight = 0;
+  const ExpertPlan placement = PlacementPlan(planning, 2, overlay, placed_only);
   const ExpertPlan contiguous = ContiguousPlan(planning, 2, overlay);
   const ExpertPlan snake = SnakePlan(planning, 2, overlay);
   ASSERT_TRUE(CheckPlan(placement, 0, false).ok());
@@ -90,6 +92,41 @@ TEST(Placement, CapturesStrictlyMoreThanBaselinesOnHeldOutPrompts) {
       EXPECT_LE(std::min(members[0], members[1]), 1) << "layer " << layer << " domain " << d;
     }
   }
+}
+
+// The default objective weighs the worst node serving every prompt against placed sessions: the
+// plan kept scores at least as well as every baseline on the planning prompts, and trades
+// placed-session mass for a worst node no weaker than the specialist layout's.
+TEST(Placement, DefaultObjectiveScoresAtLeastEveryBaseline) {
+  GateProfile planning = MakePlantedProfile({});
+  std::map<int, std::vector<int>> overlay;
+  for (const auto& l : planning.layers) overlay[l.layer] = SelectOverlay(l, 32, 1);
+  const PlacementOptions defaults;
+  ASSERT_GT(defaults.worst_node_weight, 0.0);
+  auto score = [&](const ExpertPlan& plan) {
+    const CaptureSummary s = SummariseCapture(planning, plan);
+    return (1 - defaults.worst_node_weight) * s.mean +
+           defaults.worst_node_weight * s.worst_group_all;
+  };
+  const ExpertPlan placement = PlacementPlan(planning, 2, overlay);
+  ASSERT_TRUE(CheckPlan(placement, 0, false).ok());
+  EXPECT_EQ(placement.strategy, "placement");
+  const double pl = score(placement);
+  for (const ExpertPlan& baseline :
+       {ContiguousPlan(planning, 2, overlay), ModuloPlan(planning, 2, overlay),
+        SnakePlan(planning, 2, overlay)}) {
+    EXPECT_GE(pl, score(baseline) - 1e-12) << baseline.strategy;
+  }
+  PlacementOptions placed_only;
+  placed_only.worst_node_weight = 0;
+  const ExpertPlan specialist = PlacementPlan(planning, 2, overlay, placed_only);
+  const CaptureSummary a = SummariseCapture(planning, placement);
+  const CaptureSummary b = SummariseCapture(planning, specialist);
+  EXPECT_GT(pl, score(specialist));
+  EXPECT_GE(a.worst_group_all, b.worst_group_all);
+  EXPECT_LE(a.mean, b.mean + 1e-12);
+  ASSERT_EQ(a.group_mean_all.size(), 2u);
+  EXPECT_DOUBLE_EQ(a.worst_group_all, std::min(a.group_mean_all[0], a.group_mean_all[1]));
 }
 
 TEST(Plan, ViabilityRefusesSmallGroupsUnlessForced) {
@@ -152,13 +189,15 @@ class CustomAssign : public ::testing::Test {
 };
 
 TEST_F(CustomAssign, AcceptsAValidAssignment) {
-  auto r = Plan("{\"groups\": [[" + Range(0, 15) + "], [" + Range(15, 30) + "]], \"overlay\": [30, 31]}");
+  auto r = Plan("{\"groups\": [[" + Range(0, 15) + "], [" + Range(15, 30) +
+                "]], \"overlay\": [30, 31]}");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->plan.NodeExperts(0, 1).size(), 17u);
 }
 
 TEST_F(CustomAssign, RefusesMissingAndDuplicatedExperts) {
-  auto r = Plan("{\"groups\": [[" + Range(0, 15) + "], [" + Range(15, 30) + "]], \"overlay\": [30]}");
+  auto r =
+      Plan("{\"groups\": [[" + Range(0, 15) + "], [" + Range(15, 30) + "]], \"overlay\": [30]}");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("expert 31 is in no group"), std::string::npos)
       << r.status().message();
@@ -176,7 +215,8 @@ TEST_F(CustomAssign, RefusesMissingAndDuplicatedExperts) {
 
 TEST(GateProfileFile, RoundTripsThroughJsonAndSidecar) {
   GateProfile p = MakePlantedProfile({});
-  const fs::path path = fs::temp_directory_path() / ("moedist-profile-" + std::to_string(::getpid()) + ".json");
+  const fs::path path =
+      fs::temp_directory_path() / ("moedist-profile-" + std::to_string(::getpid()) + ".json");
   ASSERT_TRUE(WriteGateProfile(p, path.string()).ok());
   auto back = ReadGateProfile(path.string());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
