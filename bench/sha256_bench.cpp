@@ -1,5 +1,5 @@
 // sha256_bench: SHA-256 throughput of moedist's file hashing (manifest/file_digest.h).
-//   sha256_bench FILE [--method read|mmap] [--repeat N]       one file, best of N
+//   sha256_bench FILE [--method auto|read|direct|mmap] [--repeat N]       one file, best of N
 //   sha256_bench --threads T FILE...                          many files on T threads
 // Prints "<label> <seconds> <bytes> <GB/s> <digest-of-first-file>" per measurement, for
 // bench/sha256_bench.sh, which runs openssl dgst and sha256sum on the same files beside it.
@@ -21,8 +21,11 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--method" && i + 1 < argc) {
-      options.method =
-          std::strcmp(argv[++i], "mmap") == 0 ? DigestReadMethod::kMmap : DigestReadMethod::kRead;
+      const char* m = argv[++i];
+      options.method = std::strcmp(m, "mmap") == 0     ? DigestReadMethod::kMmap
+                       : std::strcmp(m, "direct") == 0 ? DigestReadMethod::kDirect
+                       : std::strcmp(m, "auto") == 0   ? DigestReadMethod::kAuto
+                                                       : DigestReadMethod::kRead;
     } else if (a == "--threads" && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
     } else if (a == "--repeat" && i + 1 < argc) {
@@ -35,7 +38,7 @@ int main(int argc, char** argv) {
   }
   if (files.empty()) {
     std::fprintf(stderr,
-                 "usage: sha256_bench FILE... [--method read|mmap] [--threads T] "
+                 "usage: sha256_bench FILE... [--method auto|read|direct|mmap] [--threads T] "
                  "[--repeat N] [--buffer BYTES]\n");
     return 2;
   }
@@ -50,7 +53,10 @@ int main(int argc, char** argv) {
   const std::string label =
       threads > 0
           ? "moedist-" + std::to_string(threads) + "-threads"
-          : std::string("moedist-") + (options.method == DigestReadMethod::kMmap ? "mmap" : "read");
+          : std::string("moedist-") + (options.method == DigestReadMethod::kMmap     ? "mmap"
+                                       : options.method == DigestReadMethod::kDirect ? "direct"
+                                       : options.method == DigestReadMethod::kAuto   ? "auto"
+                                                                                     : "read");
   double best = 1e30;
   std::string digest;
   for (int r = 0; r < repeat; ++r) {

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace moedist {
 namespace {
@@ -18,6 +19,11 @@ class FdCloser {
     if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
  private:
   int fd_;
@@ -55,11 +61,38 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::Open(const std::string& pa
     }
     data = static_cast<const uint8_t*>(p);
   }
-  return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
+  return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size, fd.release()));
 }
 
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status MappedFile::CopyTo(uint64_t offset, uint64_t length, ByteSink& sink) const {
+  if (offset > size_ || length > size_ - offset) {
+    return Status::Internal("{}: copy of bytes [{}, {}) beyond its {} bytes", path_, offset,
+                            offset + length, size_);
+  }
+  constexpr size_t kBuffer = size_t{4} << 20;
+  thread_local std::vector<uint8_t> buffer;
+  buffer.resize(kBuffer);
+  while (length > 0) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kBuffer, length));
+    const ssize_t n = ::pread(fd_, buffer.data(), want, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return Status::IoError("{}: read failed at byte {}: {}", path_, offset, std::strerror(errno));
+    }
+    if (n == 0) {
+      return Status::Corruption("{}: ends at byte {}, {} bytes were mapped (truncated meanwhile)",
+                                path_, offset, size_);
+    }
+    RETURN_IF_ERROR(sink.Write({buffer.data(), static_cast<size_t>(n)}));
+    offset += static_cast<uint64_t>(n);
+    length -= static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
 }
 
 void MappedFile::AdviseSequential(uint64_t offset, uint64_t length) const {

@@ -226,6 +226,13 @@ Status CheckNoSymlink(const fs::path& path, bool directory, const std::string& i
 
 }  // namespace
 
+Status CheckpointTensor::CopyBytesTo(uint64_t offset, uint64_t length, ByteSink& sink) const {
+  if (const auto& m = shard->mapping()) {
+    return m->CopyTo(shard->data_offset() + info->data_begin + offset, length, sink);
+  }
+  return sink.Write(bytes().subspan(offset, length));
+}
+
 Result<CheckpointIndex> ParseCheckpointIndex(std::string_view text, const std::string& index_path) {
   return ParseIndex(text, index_path, /*node=*/false);
 }

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/byte_sink.h"
 #include "core/status.h"
 #include "formats/model_config.h"
 #include "formats/safetensors_reader.h"
@@ -37,6 +38,10 @@ struct CheckpointTensor {
   DType dtype() const { return info->dtype; }
   const std::vector<uint64_t>& shape() const { return info->shape; }
   uint64_t num_bytes() const { return info->num_bytes(); }
+  // Streams bytes [offset, offset+length) of the tensor's data to `sink` through a buffer
+  // (MappedFile::CopyTo): for bytes copied unchanged into a file, much cheaper than writing
+  // bytes() itself.
+  Status CopyBytesTo(uint64_t offset, uint64_t length, ByteSink& sink) const;
 };
 
 // One byte range of a tensor inside a shard: a piece of a stacked tensor.

@@ -4,9 +4,10 @@
 //   Sha256        incremental hasher (one per thread; not thread-safe).
 //   HashingSink   a ByteSink that hashes and counts what passes through and forwards it, so a
 //                 writer produces a file and its manifest entry in one pass.
-//   DigestFile    one file, streamed with read() through a caller-owned reusable buffer (or
-//                 mmapped); a file longer than its cap is refused by size before reading, and
-//                 reading stops at the cap if it grows meanwhile (reliability row 20).
+//   DigestFile    one file, streamed with O_DIRECT reads on a second thread or read() through
+//                 a caller-owned reusable buffer (DigestReadMethod below); a file longer than
+//                 its cap is refused by size before reading, and reading stops at the cap if it
+//                 grows meanwhile (reliability row 20).
 //   DigestFiles   many files on N threads, largest first, one buffer per thread.
 //
 // Files inside a release are opened with OpenRegularFileBeneath: every component relative to
@@ -95,11 +96,22 @@ class UniqueFd {
 // file, IoError otherwise. `relative` must already satisfy CheckReleasePath.
 Result<UniqueFd> OpenRegularFileBeneath(const std::string& root, std::string_view relative);
 
-enum class DigestReadMethod { kRead, kMmap };
+// kRead: pread() into a reused buffer. kDirect: O_DIRECT reads on a second thread, hashed as
+// they arrive (no page-cache copy; falls back to kRead where the file system refuses O_DIRECT).
+// kMmap: map the file (SIGBUS if it is truncated meanwhile; slowest here, kept for comparison).
+// kAuto: kDirect, except that a file already in the page cache is read() when several files
+// are hashed at once — one thread is CPU-bound and the page-cache copy is its largest cost after
+// SHA-256 itself, while several threads are bound by the device, which the cache spares
+// (docs/benchmarks.md has the figures).
+enum class DigestReadMethod { kRead, kDirect, kMmap, kAuto };
 
 struct DigestOptions {
-  DigestReadMethod method = DigestReadMethod::kRead;  // kMmap: SIGBUS if truncated meanwhile
+  DigestReadMethod method = DigestReadMethod::kAuto;
+  int concurrent_files = 1;  // files hashed at once (DigestFiles sets it); kAuto uses it
   size_t buffer_bytes = 1u << 20;
+  // kDirect reads files at least this large; smaller ones (an index, a config) are read(): the
+  // page cache serves them without a device round trip.
+  uint64_t direct_min_bytes = uint64_t{1} << 20;
 };
 
 struct FileDigest {

@@ -102,8 +102,9 @@ GgufTensorSource RowSource(std::string name, GgmlType type, std::vector<uint64_t
             ChunkedWriter w(sink);
             for (const TensorView& v : views) {
               const std::span<const uint8_t> bytes = v.t->bytes();
-              if (rows.empty()) {
-                RETURN_IF_ERROR(w.Put(bytes));
+              if (rows.empty()) {  // whole tensors: through a buffer, not from the mapping
+                RETURN_IF_ERROR(w.Flush());
+                RETURN_IF_ERROR(v.t->CopyBytesTo(0, bytes.size(), sink));
                 continue;
               }
               for (uint64_t r : rows)

@@ -21,12 +21,6 @@ void ReleasePages(const CheckpointTensor& t, uint64_t offset, uint64_t length) {
   }
 }
 
-void PrefetchPages(const CheckpointTensor& t, uint64_t offset, uint64_t length) {
-  if (const auto& m = t.shard->mapping()) {
-    m->Prefetch(t.shard->data_offset() + t.info->data_begin + offset, length);
-  }
-}
-
 bool SameEncoding(DType d, QuantType q) {
   return (d == DType::kF32 && q == QuantType::kF32) || (d == DType::kF16 && q == QuantType::kF16) ||
          (d == DType::kBF16 && q == QuantType::kBF16);
@@ -148,13 +142,9 @@ Status ConvertRows(const ConvertInput& in, const RecipeType& stored, ByteSink& s
   const CheckpointTensor& t = *in.tensor;
   if (CopiesBytes(in, stored)) {
     ASSIGN_OR_RETURN(uint64_t row_bytes, RawRowBytes(t));
-    const std::span<const uint8_t> all = t.bytes();
     for (const RowRange& r : RangesOf(in)) {
       for (uint64_t off = r.begin * row_bytes; off < r.end * row_bytes; off += kCopyChunk) {
-        const uint64_t n = std::min(kCopyChunk, r.end * row_bytes - off);
-        PrefetchPages(t, off, n);
-        RETURN_IF_ERROR(sink.Write(all.subspan(off, n)));
-        ReleasePages(t, off, n);
+        RETURN_IF_ERROR(t.CopyBytesTo(off, std::min(kCopyChunk, r.end * row_bytes - off), sink));
       }
     }
     return Status::Ok();

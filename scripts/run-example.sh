@@ -30,11 +30,13 @@ plan = json.load(open(f"{out}/plan/plan.json"))
 dist = json.load(open(f"{out}/dist/distribution.json"))
 print(f"\nplan: {plan['groups']} groups, strategy {plan['strategy']}; captured mass on the "
       "calibration prompts (share of the full model's routing mass a prompt keeps on its node):")
-print(f"  {'strategy':<11} {'mean':>7} {'p10':>7} {'min':>7}")
+print(f"  {'strategy':<11} {'mean':>7} {'p10':>7} {'min':>7} {'worst node':>11}")
 for name, rep in sorted(plan["comparison"].items()):
     s = rep["planning"]
     mark = "   <- chosen" if name == plan["strategy"] else ""
-    print(f"  {name:<11} {s['mean']:7.4f} {s['p10']:7.4f} {s['min']:7.4f}{mark}")
+    print(f"  {name:<11} {s['mean']:7.4f} {s['p10']:7.4f} {s['min']:7.4f} {s['worst_node_all']:11.4f}{mark}")
+print("  (mean, p10, min: over prompts, each on its best node; worst node: the lowest of each "
+      "node's mean over every prompt)")
 sizes = {}
 for bundle, entry in dist["bundles"].items():
     sizes[bundle] = sum(f["size"] for f in entry["files"])

@@ -25,24 +25,23 @@ struct FamilyCase {
   std::vector<int> moe_layers;
   int experts;
   int top_k;
-  int routed_tensors;   // expert tensors (per-expert or packed)
-  int router_tensors;   // router weights + router biases
-  int shared_tensors;   // shared experts + shared-expert gates
+  int routed_tensors;  // expert tensors (per-expert or packed)
+  int router_tensors;  // router weights + router biases
+  int shared_tensors;  // shared experts + shared-expert gates
   int dense_tensors;
 };
 
 class FixtureTaxonomy : public testing::TestWithParam<FamilyCase> {};
 
 // The numbers come from the fixture README's tensor listings (written by transformers).
-INSTANTIATE_TEST_SUITE_P(
-    HfTiny, FixtureTaxonomy,
-    testing::Values(FamilyCase{"qwen3_moe", 2, {0, 1}, 8, 2, 48, 2, 0, 0},
-                    FamilyCase{"qwen2_moe", 2, {0, 1}, 8, 4, 48, 2, 8, 0},
-                    FamilyCase{"mixtral", 2, {0, 1}, 8, 2, 48, 2, 0, 0},
-                    FamilyCase{"olmoe", 2, {0, 1}, 16, 4, 96, 2, 0, 0},
-                    FamilyCase{"deepseek_v3", 3, {1, 2}, 16, 4, 96, 4, 6, 3},
-                    FamilyCase{"llama4", 4, {0, 1, 2, 3}, 8, 1, 8, 4, 12, 0}),
-    [](const auto& info) { return info.param.family; });
+INSTANTIATE_TEST_SUITE_P(HfTiny, FixtureTaxonomy,
+                         testing::Values(FamilyCase{"qwen3_moe", 2, {0, 1}, 8, 2, 48, 2, 0, 0},
+                                         FamilyCase{"qwen2_moe", 2, {0, 1}, 8, 4, 48, 2, 8, 0},
+                                         FamilyCase{"mixtral", 2, {0, 1}, 8, 2, 48, 2, 0, 0},
+                                         FamilyCase{"olmoe", 2, {0, 1}, 16, 4, 96, 2, 0, 0},
+                                         FamilyCase{"deepseek_v3", 3, {1, 2}, 16, 4, 96, 4, 6, 3},
+                                         FamilyCase{"llama4", 4, {0, 1, 2, 3}, 8, 1, 8, 4, 12, 0}),
+                         [](const auto& info) { return info.param.family; });
 
 TEST_P(FixtureTaxonomy, EveryTensorClassifiedAndCountsMatchConfig) {
   const FamilyCase& fc = GetParam();
@@ -64,8 +63,7 @@ TEST_P(FixtureTaxonomy, EveryTensorClassifiedAndCountsMatchConfig) {
   for (const auto& ct : *classified) count[ct.role.cls]++;
   EXPECT_EQ(count[TensorClass::kRoutedExpert] + count[TensorClass::kRoutedExpertsPacked],
             fc.routed_tensors);
-  EXPECT_EQ(count[TensorClass::kRouterWeight] + count[TensorClass::kRouterBias],
-            fc.router_tensors);
+  EXPECT_EQ(count[TensorClass::kRouterWeight] + count[TensorClass::kRouterBias], fc.router_tensors);
   EXPECT_EQ(count[TensorClass::kSharedExpert] + count[TensorClass::kSharedExpertGate],
             fc.shared_tensors);
   EXPECT_EQ(count[TensorClass::kDenseMlp], fc.dense_tensors);
@@ -154,8 +152,12 @@ TEST(PackedExperts, Llama4GateAndUpOffsets) {
   const uint64_t H = c.hidden_size, I = c.moe_intermediate_size, elem = 2;
   for (const ExpertView& v : *views) {
     const uint64_t base = v.expert * H * 2 * I * elem;
-    if (v.projection == ExpertProjection::kGate) EXPECT_EQ(v.bytes.offset, base);
-    if (v.projection == ExpertProjection::kUp) EXPECT_EQ(v.bytes.offset, base + I * elem);
+    if (v.projection == ExpertProjection::kGate) {
+      EXPECT_EQ(v.bytes.offset, base);
+    }
+    if (v.projection == ExpertProjection::kUp) {
+      EXPECT_EQ(v.bytes.offset, base + I * elem);
+    }
     if (v.projection != ExpertProjection::kGateUp) {
       EXPECT_EQ(v.bytes.row_stride, 2 * I * elem);
       EXPECT_EQ(v.bytes.rows, H);
@@ -166,9 +168,9 @@ TEST(PackedExperts, Llama4GateAndUpOffsets) {
 TEST(Taxonomy, UnknownNamesAreErrorsNamingTheTensor) {
   auto ckpt = OpenFixture("qwen3_moe");
   ASSERT_NE(ckpt, nullptr);
-  for (const char* name : {"model.layers.0.mlp.mystery.weight", "model.layers.0.foo",
-                           "transformer.h.0.attn.weight", "model.layers.00.input_layernorm.weight",
-                           "model.layers.0.mlp.experts.x.up_proj.weight"}) {
+  for (const char* name :
+       {"model.layers.0.mlp.mystery.weight", "model.layers.0.foo", "transformer.h.0.attn.weight",
+        "model.layers.00.input_layernorm.weight", "model.layers.0.mlp.experts.x.up_proj.weight"}) {
     auto r = ClassifyTensor(name, ckpt->config());
     ASSERT_FALSE(r.ok()) << name;
     EXPECT_NE(r.status().message().find(name), std::string::npos) << r.status().message();

@@ -63,8 +63,9 @@ TEST(BytePlanes, VectorisedChunksMatchTheDefinitionForEveryLength) {
       ASSERT_EQ(split[n / 2 + i], bytes[2 * i]) << "low byte " << i << " of " << n;
     }
     MergePlaneChunk(split, merged.data());
-    if (n > 0)
-      ASSERT_EQ(0, std::memcmp(merged.data(), bytes, n)) << n;  // memcmp(nullptr, ..., 0) is UB
+    if (n > 0) {  // memcmp(nullptr, ..., 0) is UB
+      ASSERT_EQ(0, std::memcmp(merged.data(), bytes, n)) << n;
+    }
   }
 }
 

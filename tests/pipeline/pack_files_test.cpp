@@ -44,7 +44,9 @@ void ExpectStrictlyReadable(const std::string& dist, const std::string& rel) {
     EXPECT_TRUE(info.ok()) << info.status().ToString();
     auto ckpt = Checkpoint::Open(dir, CheckpointOpenOptions{dist});
     EXPECT_TRUE(ckpt.ok()) << ckpt.status().ToString();
-    if (ckpt.ok()) EXPECT_TRUE((*ckpt)->warnings().empty());
+    if (ckpt.ok()) {
+      EXPECT_TRUE((*ckpt)->warnings().empty());
+    }
   } else if (name == "config.json") {
     auto c = LoadModelConfig(dir);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
