@@ -52,7 +52,6 @@ std::string Errno(int err) {
 std::optional<Result<uint64_t>> HashDirect(int fd, std::string_view name, uint64_t max_bytes,
                                            Sha256& hash) {
   constexpr size_t kDirectChunk = size_t{8} << 20;
-  constexpr size_t kAlign = 4096;
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) return std::nullopt;
   struct RestoreFlags {

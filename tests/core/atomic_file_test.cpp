@@ -125,6 +125,38 @@ TEST(AtomicFile, FailedWriteMidwayRemovesTemporaryAndKeepsOldContent) {
   EXPECT_EQ(dir.EntryCount(), 1u);
 }
 
+// CopyTo streams a byte range through its buffer: the same bytes as the mapping, across the
+// 4 MiB buffer boundary; a range past the end is refused, not read.
+TEST(MappedFile, CopyToStreamsTheMappedBytesAndRefusesRangesPastTheEnd) {
+  TempDir dir;
+  std::string bytes((size_t{9} << 20) + 123, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 131 + (i >> 13));
+  ASSERT_TRUE(WriteFileAtomically((dir.path() / "f").string(), bytes).ok());
+  auto m = MappedFile::Open((dir.path() / "f").string());
+  ASSERT_TRUE(m.ok());
+  class StringSink final : public ByteSink {
+   public:
+    Status Write(std::span<const uint8_t> b) override {
+      out.append(reinterpret_cast<const char*>(b.data()), b.size());
+      return Status::Ok();
+    }
+    std::string out;
+  };
+  for (auto [offset, length] : {std::pair<uint64_t, uint64_t>{0, bytes.size()},
+                                {7, (size_t{4} << 20) + 5},
+                                {bytes.size() - 1, 1},
+                                {bytes.size(), 0}}) {
+    StringSink sink;
+    ASSERT_TRUE((*m)->CopyTo(offset, length, sink).ok()) << offset;
+    EXPECT_EQ(sink.out, bytes.substr(offset, length)) << offset << "+" << length;
+  }
+  StringSink sink;
+  const Status past = (*m)->CopyTo(bytes.size() - 10, 11, sink);
+  EXPECT_FALSE(past.ok());
+  EXPECT_NE(past.message().find("beyond"), std::string::npos) << past.message();
+  EXPECT_TRUE(sink.out.empty());
+}
+
 TEST(MappedFile, MapsBytesAndHandlesEmptyAndMissingFiles) {
   TempDir dir;
   ASSERT_TRUE(WriteFileAtomically((dir.path() / "a").string(), "abc").ok());

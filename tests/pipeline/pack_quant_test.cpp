@@ -256,7 +256,9 @@ TEST_P(PackQuantFixtureTest, FixtureRowsFallBackAndStayWithinBound) {
   ASSERT_FALSE(report->fallbacks.empty());
   for (const TensorDecision& d : report->fallbacks) {
     EXPECT_FALSE(d.choice.note.empty());
-    if (d.recipe_class == "norm") EXPECT_EQ(d.choice.stored.Name(), "f32") << d.tensor;
+    if (d.recipe_class == "norm") {
+      EXPECT_EQ(d.choice.stored.Name(), "f32") << d.tensor;
+    }
   }
   EXPECT_GT(CheckRelease(FixtureDir(family), tmp.Sub("dist"), plan), 0);
 }
