@@ -38,6 +38,12 @@ void PopulateForRead(void* p, uint64_t n) {
 #endif
 }
 
+// A file read up to its listed size that still has bytes: refused where the reading stopped.
+Status GrewPastCap(std::string_view name, uint64_t max_bytes) {
+  return Status::Corruption("{}: grew past the {} bytes listed while being read (reading stopped)",
+                            name, max_bytes);
+}
+
 std::string Errno(int err) {
   return std::strerror(err);
 }
@@ -87,10 +93,7 @@ std::optional<Result<uint64_t>> HashDirect(int fd, std::string_view name, uint64
   while (n > 0) {
     total += static_cast<uint64_t>(n);
     if (total > max_bytes) {
-      return Status::Corruption(
-          "{}: grew past the {} bytes listed while being read (reading "
-          "stopped)",
-          name, max_bytes);
+      return GrewPastCap(name, max_bytes);
     }
     // A short chunk is the file's end; a full one may be followed by more.
     const bool more = static_cast<size_t>(n) == kDirectChunk;
@@ -305,10 +308,7 @@ Result<FileDigest> DigestFd(int fd, std::string_view name, uint64_t max_bytes,
       if (n == 0) break;
       total += static_cast<uint64_t>(n);
       if (total > max_bytes) {
-        return Status::Corruption(
-            "{}: grew past the {} bytes listed while being read (reading "
-            "stopped)",
-            name, max_bytes);
+        return GrewPastCap(name, max_bytes);
       }
       RETURN_IF_ERROR(hash.Update({buffer->data(), static_cast<size_t>(n)}));
     }

@@ -318,8 +318,8 @@ ExpertPlan ImproveBySwaps(const GateProfile& p, ExpertPlan plan, Score score, in
   for (const auto& t : terms) {
     for (size_t i = 0; i < total.size(); ++i) total[i] += t[i];
   }
+  std::vector<std::vector<double>> by_prompt(P, std::vector<double>(G));  // reused per trial
   auto evaluate = [&](const std::vector<double>& sums) {
-    std::vector<std::vector<double>> by_prompt(P, std::vector<double>(G));
     for (size_t q = 0; q < P; ++q) {
       for (int g = 0; g < G; ++g) by_prompt[q][g] = sums[q * G + g] / layers.size();
     }
@@ -426,32 +426,31 @@ ExpertPlan PlacementPlan(const GateProfile& p, int groups,
   }
   const double w = options.worst_node_weight;
   auto score = [w](const CaptureSummary& s) { return (1 - w) * s.mean + w * s.worst_group_all; };
-  auto plan_score = [&](const ExpertPlan& plan) { return score(SummariseCapture(p, plan)); };
+  // Each candidate is scored once (a full captured-mass pass over the profiled tokens).
+  std::vector<double> scores;
+  for (const ExpertPlan& c : candidates) scores.push_back(score(SummariseCapture(p, c)));
+  auto best_of = [&](size_t end) {  // first index with the highest score below `end`
+    size_t best = 0;
+    for (size_t i = 1; i < end; ++i) {
+      if (scores[i] > scores[best] + 1e-12) best = i;
+    }
+    return best;
+  };
   // The searches optimise placed sessions only. Swaps then optimise the score itself, from the
   // best search result and from the baselines, which are candidates too: the plan kept scores
   // at least as well as contiguous, modulo and snake on the calibration prompts.
-  std::vector<ExpertPlan> seeds = {
-      *std::max_element(
-          candidates.begin(), candidates.end(),
-          [&](const ExpertPlan& a, const ExpertPlan& b) { return plan_score(a) < plan_score(b); }),
-      base, ModuloPlan(p, groups, overlay), SnakePlan(p, groups, overlay)};
+  std::vector<ExpertPlan> seeds = {candidates[best_of(candidates.size())], base,
+                                   ModuloPlan(p, groups, overlay), SnakePlan(p, groups, overlay)};
   for (ExpertPlan& seed : seeds) {
     seed.strategy = "placement";
     candidates.push_back(seed);
+    scores.push_back(score(SummariseCapture(p, seed)));
     if (options.swap_budget > 0) {
       candidates.push_back(ImproveBySwaps(p, std::move(seed), score, options.swap_budget));
+      scores.push_back(score(SummariseCapture(p, candidates.back())));
     }
   }
-  size_t best = 0;
-  double best_score = -1;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    const double s = plan_score(candidates[i]);
-    if (s > best_score + 1e-12) {
-      best_score = s;
-      best = i;
-    }
-  }
-  return std::move(candidates[best]);
+  return std::move(candidates[best_of(candidates.size())]);
 }
 
 }  // namespace moedist
