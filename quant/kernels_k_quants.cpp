@@ -1,4 +1,5 @@
-// Q4_K and Q6_K: the fast quantizers, the shared block finish, and the dequantizers.
+// Q4_K and Q6_K: the fast quantizers, the block finish, and the dequantizers; the 32-value
+// sub-block search in lanes that Q5_K shares.
 //
 // Why lanes: ggml's scale searches are chains of dependent float additions (each sum over a
 // sub-block must be added in order to stay byte-identical), so one sub-block at a time leaves
@@ -9,6 +10,7 @@
 // both. GCC/Clang vector extensions compile to SSE2 on baseline x86-64 and wider with -march.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 
 #include "quant/ggml_blocks.h"
@@ -64,14 +66,12 @@ void Transpose(const float* x, int stride, F8* xt) {
   }
 }
 
-// make_qkx2_quants(32, 15, ..., rmin -1, rdelta 0.1, nstep 20, squared error) for 8 sub-blocks
-// of 32 at once. See MakeQkx2Quants in kernels_k_quants_scalar.cpp for the algorithm.
-void SearchQ4_KLanes(const float* x, uint8_t* L, float* scales, float* mins) {
+// make_qkx2_quants(32, p.nmax, ..., p.rmin, rdelta 0.1, p.nstep, squared error) for kLanes
+// sub-blocks of 32 at once. See MakeQkx2Quants in k_quant_search.cpp for the algorithm.
+void SearchSub32Lanes(const float* x, Qkx2Search p, uint8_t* L, float* scales, float* mins) {
   constexpr int n = 32;
-  constexpr int nmax = 15;
-  constexpr int nstep = 20;
-  constexpr float rmin = -1.0f;
   constexpr float rdelta = 0.1f;
+  const int nmax = p.nmax;
   F8 xt[n];
   Transpose<n>(x, n, xt);
 
@@ -108,8 +108,8 @@ void SearchQ4_KLanes(const float* x, uint8_t* L, float* scales, float* mins) {
     diff = diff * diff;
     best_error += w[i] * diff;
   }
-  for (int is = 0; is <= nstep; ++is) {
-    iscale = Splat(rmin + rdelta * is + nmax) / (max - min);
+  for (int is = 0; is <= p.nstep; ++is) {
+    iscale = Splat(p.rmin + rdelta * is + nmax) / (max - min);
     F8 sum_l = Splat(0);
     F8 sum_l2 = Splat(0);
     F8 sum_xl = Splat(0);
@@ -205,48 +205,24 @@ void SearchQ6_KLanes(const float* x, int8_t* L, float* scales) {
 
 }  // namespace
 
+void SearchSub32(const float* x, Qkx2Search p, uint8_t* L, float* scales, float* mins) {
+  for (size_t j = 0; j < kQkK / 32; j += kLanes) {  // kLanes sub-blocks of 32 at a time
+    SearchSub32Lanes(x + 32 * j, p, L + 32 * j, scales + j, mins + j);
+  }
+}
+
 void FinishQ4_K(const float* x, uint8_t* L, const float* scales, const float* mins,
                 uint8_t* out_block) {
-  BlockQ4_K b{};
-  float max_scale = 0;  // scales are never negative: the min absorbs the offset
-  float max_min = 0;
-  for (int j = 0; j < kQkK / 32; ++j) {
-    if (scales[j] > max_scale) max_scale = scales[j];
-    if (mins[j] > max_min) max_min = mins[j];
-  }
-  // Sub-block scales and mins become 6-bit multiples of d = max_scale / 63 and
-  // dmin = max_min / 63, packed 8 + 8 into 12 bytes (layout in GetScaleMinK4).
-  const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
-  const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
-  for (int j = 0; j < kQkK / 32; ++j) {
-    const auto ls = std::min<uint8_t>(63, static_cast<uint8_t>(NearestInt(inv_scale * scales[j])));
-    const auto lm = std::min<uint8_t>(63, static_cast<uint8_t>(NearestInt(inv_min * mins[j])));
-    if (j < 4) {
-      b.scales[j] = ls;
-      b.scales[j + 4] = lm;
-    } else {
-      b.scales[j + 4] = static_cast<uint8_t>((ls & 0xF) | ((lm & 0xF) << 4));
-      b.scales[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
-      b.scales[j] |= static_cast<uint8_t>((lm >> 4) << 6);
-    }
-  }
-  b.d = F32ToF16(max_scale / 63.0f);
-  b.dmin = F32ToF16(max_min / 63.0f);
+  const K4Header h = MakeK4Header(scales, mins);
+  RequantizeK4(x, h, 15, L);
+  PackQ4_K(h, L, out_block);
+}
 
-  // Requantize against the scales as stored (after 6-bit and f16 rounding). A sub-block whose
-  // stored scale is 0 keeps the codes of the search.
-  for (int j = 0; j < kQkK / 32; ++j) {
-    uint8_t sc;
-    uint8_t m;
-    GetScaleMinK4(j, b.scales, &sc, &m);
-    const float d = F16ToF32(b.d) * sc;
-    if (d == 0.0f) continue;
-    const float dm = F16ToF32(b.dmin) * m;
-    for (int ii = 0; ii < 32; ++ii) {
-      const int l = NearestInt((x[32 * j + ii] + dm) / d);
-      L[32 * j + ii] = static_cast<uint8_t>(std::max(0, std::min(15, l)));
-    }
-  }
+void PackQ4_K(const K4Header& h, const uint8_t* L, uint8_t* out_block) {
+  BlockQ4_K b;
+  b.d = h.d;
+  b.dmin = h.dmin;
+  std::memcpy(b.scales, h.scales, sizeof b.scales);
   uint8_t* q = b.qs;
   for (int j = 0; j < kQkK; j += 64, q += 32) {
     for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
@@ -305,9 +281,7 @@ void QuantizeQ4_K(const float* x, uint8_t* out, size_t nb) {
     uint8_t L[kQkK];
     float scales[kQkK / 32];
     float mins[kQkK / 32];
-    for (size_t j = 0; j < kQkK / 32; j += kLanes) {  // kLanes sub-blocks of 32 at a time
-      SearchQ4_KLanes(x + 32 * j, L + 32 * j, scales + j, mins + j);
-    }
+    SearchSub32(x, kQ4_KSearch, L, scales, mins);
     FinishQ4_K(x, L, scales, mins, out);
   }
 }
@@ -324,24 +298,10 @@ void QuantizeQ6_K(const float* x, uint8_t* out, size_t nb) {
 }
 
 void DequantizeQ4_K(const uint8_t* in, float* y, size_t nb) {
-  for (size_t i = 0; i < nb; ++i, in += sizeof(BlockQ4_K)) {
-    BlockQ4_K b;
-    std::memcpy(&b, in, sizeof b);
-    const float d = F16ToF32(b.d);
-    const float min = F16ToF32(b.dmin);
-    const uint8_t* q = b.qs;
-    for (int j = 0, is = 0; j < kQkK; j += 64, q += 32, is += 2) {
-      uint8_t sc;
-      uint8_t m;
-      GetScaleMinK4(is, b.scales, &sc, &m);
-      const float d1 = d * sc;
-      const float m1 = min * m;
-      GetScaleMinK4(is + 1, b.scales, &sc, &m);
-      const float d2 = d * sc;
-      const float m2 = min * m;
-      for (int l = 0; l < 32; ++l) *y++ = d1 * (q[l] & 0xF) - m1;
-      for (int l = 0; l < 32; ++l) *y++ = d2 * (q[l] >> 4) - m2;
-    }
+  for (size_t i = 0; i < nb; ++i, in += sizeof(BlockQ4_K), y += kQkK) {
+    K4Header h;
+    std::memcpy(&h, in, sizeof h);
+    DecodeK4(h, in + offsetof(BlockQ4_K, qs), nullptr, y);
   }
 }
 

@@ -11,7 +11,7 @@ namespace moedist {
 namespace {
 
 // Ids are ggml's enum ggml_type values; block geometry is ggml's (QK8_0 = 32, QK_K = 256).
-constexpr std::array<QuantTypeInfo, 7> kQuantTypes = {{
+constexpr std::array<QuantTypeInfo, 10> kQuantTypes = {{
     {QuantType::kF32, "f32", 0, 1, 4, "32-bit float, lossless"},
     {QuantType::kF16, "f16", 1, 1, 2, "IEEE half, round-to-nearest-even"},
     {QuantType::kBF16, "bf16", 30, 1, 2, "bfloat16, round-to-nearest-even"},
@@ -21,7 +21,21 @@ constexpr std::array<QuantTypeInfo, 7> kQuantTypes = {{
      "super-blocks of 256: 8 sub-blocks with 6-bit scales and mins, 4-bit codes"},
     {QuantType::kQ6_K, "q6_k", 14, 256, 210,
      "super-blocks of 256: 16 sub-blocks with int8 scales, 6-bit codes"},
+    {QuantType::kQ5_K, "q5_k", 13, 256, 176,
+     "super-blocks of 256: 8 sub-blocks with 6-bit scales and mins, 5-bit codes"},
+    {QuantType::kQ3_K, "q3_k", 11, 256, 110,
+     "super-blocks of 256: 16 sub-blocks with 6-bit scales, 3-bit codes"},
+    {QuantType::kQ2_K, "q2_k", 10, 256, 84,
+     "super-blocks of 256: 16 sub-blocks with 4-bit scales and mins, 2-bit codes"},
 }};
+static_assert(
+    [] {
+      for (size_t i = 0; i < kQuantTypes.size(); ++i) {
+        if (static_cast<size_t>(kQuantTypes[i].type) != i) return false;
+      }
+      return true;
+    }(),
+    "kQuantTypes rows must be in QuantType order: GetQuantTypeInfo indexes by enumerator");
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

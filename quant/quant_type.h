@@ -17,7 +17,19 @@
 
 namespace moedist {
 
-enum class QuantType : uint8_t { kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ4_K, kQ6_K };
+// Enumerators index the table in quant_type.cpp: add new ones at the end, in table order.
+enum class QuantType : uint8_t {
+  kF32,
+  kF16,
+  kBF16,
+  kQ8_0,
+  kQ4_0,
+  kQ4_K,
+  kQ6_K,
+  kQ5_K,
+  kQ3_K,
+  kQ2_K
+};
 
 struct QuantTypeInfo {
   QuantType type;
@@ -39,7 +51,8 @@ inline std::string_view QuantTypeName(QuantType type) {
 Result<QuantType> ParseQuantType(std::string_view name);
 std::optional<QuantType> QuantTypeFromGgmlType(uint32_t ggml_type);
 
-// "f32, f16, bf16, q8_0, q4_0, q4_k, q6_k": for error messages and flag descriptions.
+// "f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q5_k, q3_k, q2_k": for error messages and flag
+// descriptions.
 std::string QuantTypeNameList();
 // One line per type: name, bits per weight, summary; for --help.
 std::string QuantTypeHelp();

@@ -52,6 +52,9 @@ void Encode(QuantType type, const float* x, uint8_t* out, size_t nb) {
     case QuantType::kQ4_0: kernels::QuantizeQ4_0(x, out, nb); return;
     case QuantType::kQ4_K: kernels::QuantizeQ4_K(x, out, nb); return;
     case QuantType::kQ6_K: kernels::QuantizeQ6_K(x, out, nb); return;
+    case QuantType::kQ5_K: kernels::QuantizeQ5_K(x, out, nb); return;
+    case QuantType::kQ3_K: kernels::QuantizeQ3_K(x, out, nb); return;
+    case QuantType::kQ2_K: kernels::QuantizeQ2_K(x, out, nb); return;
   }
 }
 
@@ -70,13 +73,46 @@ void Decode(QuantType type, const uint8_t* in, float* y, size_t nb) {
     case QuantType::kQ4_0: kernels::DequantizeQ4_0(in, y, nb); return;
     case QuantType::kQ4_K: kernels::DequantizeQ4_K(in, y, nb); return;
     case QuantType::kQ6_K: kernels::DequantizeQ6_K(in, y, nb); return;
+    case QuantType::kQ5_K: kernels::DequantizeQ5_K(in, y, nb); return;
+    case QuantType::kQ3_K: kernels::DequantizeQ3_K(in, y, nb); return;
+    case QuantType::kQ2_K: kernels::DequantizeQ2_K(in, y, nb); return;
   }
 }
 
-}  // namespace
+// The importance-weighted quantizer of `type`, one row at a time; nullptr where ggml's
+// quantize_<type> ignores the weights (its plain quantizer is then the answer).
+using WeightedRowFn = void (*)(const float* x, const float* importance, uint8_t* out, size_t n);
+WeightedRowFn WeightedQuantizer(QuantType type) {
+  switch (type) {
+    case QuantType::kQ4_0: return kernels::QuantizeRowQ4_0Weighted;
+    case QuantType::kQ2_K: return kernels::QuantizeRowQ2_KWeighted;
+    case QuantType::kQ3_K: return kernels::QuantizeRowQ3_KWeighted;
+    case QuantType::kQ4_K: return kernels::QuantizeRowQ4_KWeighted;
+    case QuantType::kQ5_K: return kernels::QuantizeRowQ5_KWeighted;
+    case QuantType::kQ6_K: return kernels::QuantizeRowQ6_KWeighted;
+    default: return nullptr;
+  }
+}
 
-Status QuantizeRows(QuantType type, std::span<const float> src, uint64_t row_length,
-                    std::span<uint8_t> dst) {
+// Importance weights are mean squares of activations: a NaN, an infinity or a negative one is
+// a broken imatrix, refused rather than folded into the scale searches.
+Status CheckImportance(QuantType type, std::span<const float> importance, uint64_t row_length) {
+  if (importance.size() != row_length) {
+    return Status::InvalidArgument("{}: {} importance weights for rows of {} values",
+                                   QuantTypeName(type), importance.size(), row_length);
+  }
+  for (size_t i = 0; i < importance.size(); ++i) {
+    if (!std::isfinite(importance[i]) || importance[i] < 0) {
+      return Status::InvalidArgument("{}: importance weight {} is {}; expected a finite value >= 0",
+                                     QuantTypeName(type), i, importance[i]);
+    }
+  }
+  return Status::Ok();
+}
+
+// Validates a QuantizeRows call; returns the number of blocks.
+Result<size_t> CheckRows(QuantType type, std::span<const float> src, uint64_t row_length,
+                         std::span<uint8_t> dst) {
   const QuantTypeInfo& info = GetQuantTypeInfo(type);
   if (row_length == 0 || row_length % info.block_elements != 0) {
     return Status::InvalidArgument(
@@ -90,7 +126,33 @@ Status QuantizeRows(QuantType type, std::span<const float> src, uint64_t row_len
   }
   ASSIGN_OR_RETURN(size_t nb, CheckEncoded(type, src.size(), dst.size(), "quantize"));
   RETURN_IF_ERROR(CheckFinite(type, src));
+  return nb;
+}
+
+}  // namespace
+
+Status QuantizeRows(QuantType type, std::span<const float> src, uint64_t row_length,
+                    std::span<uint8_t> dst) {
+  ASSIGN_OR_RETURN(size_t nb, CheckRows(type, src, row_length, dst));
   Encode(type, src.data(), dst.data(), nb);
+  return Status::Ok();
+}
+
+Status QuantizeRowsWeighted(QuantType type, std::span<const float> src, uint64_t row_length,
+                            std::span<const float> importance, std::span<uint8_t> dst) {
+  ASSIGN_OR_RETURN(size_t nb, CheckRows(type, src, row_length, dst));
+  const WeightedRowFn weighted = WeightedQuantizer(type);
+  if (importance.empty() || weighted == nullptr) {
+    if (!importance.empty()) RETURN_IF_ERROR(CheckImportance(type, importance, row_length));
+    Encode(type, src.data(), dst.data(), nb);
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(CheckImportance(type, importance, row_length));
+  const size_t row_bytes = dst.size() / (src.size() / row_length);
+  for (size_t r = 0; r < src.size() / row_length; ++r) {
+    weighted(src.data() + r * row_length, importance.data(), dst.data() + r * row_bytes,
+             row_length);
+  }
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 // Byte identity with real ggml: tests/quant/data/ggml_* were produced by ggml's own
 // quantize_row_*_ref / dequantize_row_* / ggml_fp32_to_{fp16,bf16} (libggml-base.so from npm
-// @node-llama-cpp/linux-x64, see tests/quant/ggmlref/README.md). Each case must match exactly.
+// @node-llama-cpp/linux-x64, see tests/quant/ggmlref/README.md), and by its importance-weighted
+// quantize_<type>. Each case must match exactly.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -60,6 +61,19 @@ Manifest ReadManifest() {
   return m;
 }
 
+// Reports the first differing byte and its block, rather than a wall of bytes.
+void ExpectSameBytes(QuantType type, const std::vector<uint8_t>& got, const uint8_t* want) {
+  size_t first_diff = got.size();
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i] != want[i]) {
+      first_diff = i;
+      break;
+    }
+  }
+  EXPECT_EQ(first_diff, got.size()) << "first differing byte " << first_diff << " (block "
+                                    << first_diff / GetQuantTypeInfo(type).block_bytes << ")";
+}
+
 struct BlockCase {
   QuantType type;
   const char* file;  // ggml_<file>.bin and ggml_<file>_dequant.f32
@@ -87,15 +101,7 @@ TEST_P(GgmlIdentity, QuantizeAndDequantizeMatchGgmlBytes) {
     std::vector<uint8_t> q(*row_bytes);
     ASSERT_TRUE(QuantizeRow(c.type, std::span(inputs).subspan(k * n, n), q).ok());
     const uint8_t* want = expected_q.data() + k * *row_bytes;
-    size_t first_diff = q.size();
-    for (size_t i = 0; i < q.size(); ++i) {
-      if (q[i] != want[i]) {
-        first_diff = i;
-        break;
-      }
-    }
-    EXPECT_EQ(first_diff, q.size()) << "first differing byte " << first_diff << " (block "
-                                    << first_diff / GetQuantTypeInfo(c.type).block_bytes << ")";
+    ExpectSameBytes(c.type, q, want);
     // Dequantize ggml's bytes (not ours) so this checks decoding on its own.
     std::vector<float> dq(n);
     ASSERT_TRUE(DequantizeRow(c.type, std::span(want, *row_bytes), dq).ok());
@@ -107,12 +113,60 @@ TEST_P(GgmlIdentity, QuantizeAndDequantizeMatchGgmlBytes) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, GgmlIdentity,
-                         ::testing::Values(BlockCase{QuantType::kQ8_0, "q8_0"},
-                                           BlockCase{QuantType::kQ4_0, "q4_0"},
-                                           BlockCase{QuantType::kQ4_K, "q4_k"},
-                                           BlockCase{QuantType::kQ6_K, "q6_k"}),
-                         [](const auto& info) { return std::string(info.param.file); });
+INSTANTIATE_TEST_SUITE_P(
+    Types, GgmlIdentity,
+    ::testing::Values(BlockCase{QuantType::kQ8_0, "q8_0"}, BlockCase{QuantType::kQ4_0, "q4_0"},
+                      BlockCase{QuantType::kQ4_K, "q4_k"}, BlockCase{QuantType::kQ6_K, "q6_k"},
+                      BlockCase{QuantType::kQ5_K, "q5_k"}, BlockCase{QuantType::kQ3_K, "q3_k"},
+                      BlockCase{QuantType::kQ2_K, "q2_k"}),
+    [](const auto& info) { return std::string(info.param.file); });
+
+// ggml's quantize_<type>(x, dst, 1, n, imatrix) with each case's saved importance weights
+// (ggml_imatrix.f32: zeros, 1e-30 and 1e-38 weights, an all-zero super-block among them).
+class GgmlIdentityWeighted : public ::testing::TestWithParam<BlockCase> {};
+
+TEST_P(GgmlIdentityWeighted, ImportanceWeightedQuantizeMatchesGgmlBytes) {
+  const BlockCase& c = GetParam();
+  const Manifest manifest = ReadManifest();
+  const auto inputs = ReadArray<float>("ggml_inputs.f32");
+  const auto importance = ReadArray<float>("ggml_imatrix.f32");
+  const auto expected = ReadBytes(std::string("ggml_") + c.file + "_imatrix.bin");
+  const size_t n = manifest.case_elements;
+  const size_t cases = manifest.case_names.size();
+  ASSERT_GT(n, 0u);
+  ASSERT_EQ(inputs.size(), cases * n);
+  ASSERT_EQ(importance.size(), cases * n);
+  const size_t row_bytes = QuantRowBytes(c.type, n).value();
+  ASSERT_EQ(expected.size(), cases * row_bytes);
+
+  size_t differs_from_plain = 0;
+  for (size_t k = 0; k < cases; ++k) {
+    SCOPED_TRACE(manifest.case_names[k]);
+    const auto x = std::span(inputs).subspan(k * n, n);
+    std::vector<uint8_t> q(row_bytes);
+    ASSERT_TRUE(
+        QuantizeRowsWeighted(c.type, x, n, std::span(importance).subspan(k * n, n), q).ok());
+    const uint8_t* want = expected.data() + k * row_bytes;
+    ExpectSameBytes(c.type, q, want);
+    std::vector<uint8_t> plain(row_bytes);
+    ASSERT_TRUE(QuantizeRow(c.type, x, plain).ok());
+    if (plain != q) ++differs_from_plain;
+  }
+  // The weights must reach the searches (q8_0 is the one type ggml quantizes without them).
+  if (c.type == QuantType::kQ8_0) {
+    EXPECT_EQ(differs_from_plain, 0u);
+  } else {
+    EXPECT_GT(differs_from_plain, cases / 2);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Types, GgmlIdentityWeighted,
+    ::testing::Values(BlockCase{QuantType::kQ8_0, "q8_0"}, BlockCase{QuantType::kQ4_0, "q4_0"},
+                      BlockCase{QuantType::kQ2_K, "q2_k"}, BlockCase{QuantType::kQ3_K, "q3_k"},
+                      BlockCase{QuantType::kQ4_K, "q4_k"}, BlockCase{QuantType::kQ5_K, "q5_k"},
+                      BlockCase{QuantType::kQ6_K, "q6_k"}),
+    [](const auto& info) { return std::string(info.param.file); });
 
 TEST(GgmlIdentityConversions, F32ToF16AndBF16MatchGgml) {
   const auto in = ReadArray<uint32_t>("ggml_conv_in.u32");

@@ -81,6 +81,14 @@ TEST(GgmlKernelLanes, LaneQuantizersEqualScalarReference) {
               0)
         << "q4_k super-block " << b;
   }
+  QuantizeQ5_K(x.data(), fast.data(), blocks);
+  QuantizeQ5_KScalar(x.data(), scalar.data(), blocks);
+  for (int b = 0; b < blocks; ++b) {
+    ASSERT_EQ(std::memcmp(&fast[b * sizeof(BlockQ5_K)], &scalar[b * sizeof(BlockQ5_K)],
+                          sizeof(BlockQ5_K)),
+              0)
+        << "q5_k super-block " << b;
+  }
   QuantizeQ6_K(x.data(), fast.data(), blocks);
   QuantizeQ6_KScalar(x.data(), scalar.data(), blocks);
   for (int b = 0; b < blocks; ++b) {

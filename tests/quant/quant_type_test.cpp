@@ -19,7 +19,8 @@ constexpr Expected kExpected[] = {
     {QuantType::kF32, "f32", 0, 1, 4},        {QuantType::kF16, "f16", 1, 1, 2},
     {QuantType::kBF16, "bf16", 30, 1, 2},     {QuantType::kQ8_0, "q8_0", 8, 32, 34},
     {QuantType::kQ4_0, "q4_0", 2, 32, 18},    {QuantType::kQ4_K, "q4_k", 12, 256, 144},
-    {QuantType::kQ6_K, "q6_k", 14, 256, 210},
+    {QuantType::kQ6_K, "q6_k", 14, 256, 210}, {QuantType::kQ5_K, "q5_k", 13, 256, 176},
+    {QuantType::kQ3_K, "q3_k", 11, 256, 110}, {QuantType::kQ2_K, "q2_k", 10, 256, 84},
 };
 
 TEST(QuantTypeTable, MatchesGgmlIdsAndGeometry) {
@@ -38,6 +39,9 @@ TEST(QuantTypeTable, MatchesGgmlIdsAndGeometry) {
   EXPECT_DOUBLE_EQ(QuantBitsPerWeight(QuantType::kQ4_K), 4.5);
   EXPECT_DOUBLE_EQ(QuantBitsPerWeight(QuantType::kQ6_K), 6.5625);
   EXPECT_DOUBLE_EQ(QuantBitsPerWeight(QuantType::kQ8_0), 8.5);
+  EXPECT_DOUBLE_EQ(QuantBitsPerWeight(QuantType::kQ5_K), 5.5);
+  EXPECT_DOUBLE_EQ(QuantBitsPerWeight(QuantType::kQ3_K), 3.4375);
+  EXPECT_DOUBLE_EQ(QuantBitsPerWeight(QuantType::kQ2_K), 2.625);
 }
 
 TEST(QuantTypeTable, NamesParseBackInAnyCase) {
@@ -57,7 +61,8 @@ TEST(QuantTypeTable, UnknownNameListsTheValidOnes) {
     auto parsed = ParseQuantType(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
     EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(parsed.status().message().find("q8_0, q4_0, q4_k, q6_k"), std::string::npos)
+    EXPECT_NE(parsed.status().message().find("q8_0, q4_0, q4_k, q6_k, q5_k, q3_k, q2_k"),
+              std::string::npos)
         << parsed.status().message();
   }
 }
@@ -68,12 +73,13 @@ TEST(QuantTypeTable, HelpMentionsEveryType) {
     EXPECT_NE(help.find(info.name), std::string::npos) << info.name;
   }
   EXPECT_NE(help.find("4.50 bits/weight"), std::string::npos) << help;
-  EXPECT_EQ(QuantTypeNameList(), "f32, f16, bf16, q8_0, q4_0, q4_k, q6_k");
+  EXPECT_EQ(QuantTypeNameList(), "f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q5_k, q3_k, q2_k");
 }
 
 TEST(QuantTypeSizes, RowAndTensorBytes) {
   EXPECT_EQ(*QuantRowBytes(QuantType::kQ4_K, 4096), 16u * 144u);
   EXPECT_EQ(*QuantRowBytes(QuantType::kQ6_K, 256), 210u);
+  EXPECT_EQ(*QuantRowBytes(QuantType::kQ2_K, 512), 168u);
   EXPECT_EQ(*QuantRowBytes(QuantType::kQ8_0, 64), 68u);
   EXPECT_EQ(*QuantRowBytes(QuantType::kBF16, 3), 6u);
   EXPECT_EQ(*QuantRowBytes(QuantType::kQ4_0, 0), 0u);

@@ -43,9 +43,10 @@ double RelativeRmse(const std::vector<float>& x, const std::vector<float>& y) {
 }
 
 // Relative RMSE (RMS error / RMS value) on Gaussian data, 64Ki values. Measured with ggml's
-// reference algorithms: q8_0 0.0054, q6_k 0.0178, q4_k 0.0716, q4_0 0.0863, f16 0.00021,
-// bf16 0.00166 (the test prints them). Bounds sit ~10% above, so a regression in a scale search
-// shows; the ratio does not depend on sigma because every format is scale-invariant.
+// reference algorithms: q8_0 0.0054, q6_k 0.0178, q5_k 0.0362, q4_k 0.0716, q4_0 0.0863,
+// q3_k 0.1509, q2_k 0.2966, f16 0.00021, bf16 0.00166 (the test prints them). Bounds sit ~10%
+// above, so a regression in a scale search shows; the ratio does not depend on sigma because every
+// format is scale-invariant.
 struct RmseCase {
   QuantType type;
   double max_relative_rmse;
@@ -69,7 +70,9 @@ INSTANTIATE_TEST_SUITE_P(
     Types, RoundTripRmse,
     ::testing::Values(RmseCase{QuantType::kQ8_0, 0.0060}, RmseCase{QuantType::kQ6_K, 0.0198},
                       RmseCase{QuantType::kQ4_K, 0.0790}, RmseCase{QuantType::kQ4_0, 0.0950},
-                      RmseCase{QuantType::kF16, 2.4e-4}, RmseCase{QuantType::kBF16, 1.85e-3}),
+                      RmseCase{QuantType::kQ5_K, 0.0398}, RmseCase{QuantType::kQ3_K, 0.166},
+                      RmseCase{QuantType::kQ2_K, 0.326}, RmseCase{QuantType::kF16, 2.4e-4},
+                      RmseCase{QuantType::kBF16, 1.85e-3}),
     [](const auto& info) { return std::string(QuantTypeName(info.param.type)); });
 
 // Q8_0 rounds x / d to the nearest integer with d = amax / 127, then stores d as f16: each
@@ -213,7 +216,8 @@ TEST_P(EveryType, DotRowMatchesDequantizedDot) {
 INSTANTIATE_TEST_SUITE_P(Types, EveryType,
                          ::testing::Values(QuantType::kF32, QuantType::kF16, QuantType::kBF16,
                                            QuantType::kQ8_0, QuantType::kQ4_0, QuantType::kQ4_K,
-                                           QuantType::kQ6_K),
+                                           QuantType::kQ6_K, QuantType::kQ5_K, QuantType::kQ3_K,
+                                           QuantType::kQ2_K),
                          [](const auto& info) { return std::string(QuantTypeName(info.param)); });
 
 TEST(QuantizeRow, EmptyRowIsFine) {

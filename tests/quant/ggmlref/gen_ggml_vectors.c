@@ -23,6 +23,8 @@ enum { kCaseElems = 512, kMaxCases = 64 };
 
 typedef void (*QuantizeFn)(const float* x, void* y, int64_t k);
 typedef void (*DequantizeFn)(const void* x, float* y, int64_t k);
+typedef size_t (*QuantizeWeightedFn)(const float* src, void* dst, int64_t nrow, int64_t n_per_row,
+                                     const float* imatrix);
 typedef uint16_t (*Fp32ToFp16Fn)(float);
 typedef struct { uint16_t bits; } Bf16;  // ggml_bf16_t is a struct: returned in a register
 typedef Bf16 (*Fp32ToBf16Fn)(float);
@@ -122,6 +124,35 @@ static void MakeCases(void) {
   }
 }
 
+// Importance weights (llama.cpp imatrix: one per column) for each case, from their own xorshift
+// stream so the inputs above stay what they were. Five patterns cycle over the cases: spread
+// lognormal; lognormal with zero columns, a zero sub-block of 16 and one of 32; tiny (1e-30) with
+// zeros; ones with an all-zero second super-block; uniform with 1e6 and 1e-38 columns.
+static float weights[kMaxCases][kCaseElems];
+static void MakeWeights(void) {
+  uint64_t saved = rng_state;
+  rng_state = 0xD1B54A32D192ED03ull;
+  for (int c = 0; c < n_cases; c++) {
+    float* w = weights[c];
+    for (int i = 0; i < kCaseElems; i++) {
+      switch (c % 5) {
+        case 0: w[i] = (float)exp(2.0 * Gauss()); break;
+        case 1:
+          w[i] = (NextU64() % 5 == 0 || (i >= 16 && i < 32) || (i >= 64 && i < 96))
+                     ? 0.0f
+                     : (float)exp(Gauss());
+          break;
+        case 2: w[i] = (NextU64() % 7 == 0) ? 0.0f : (float)(1e-30 * exp(Gauss())); break;
+        case 3: w[i] = i < 256 ? 1.0f : 0.0f; break;
+        default:
+          w[i] = i < 8 ? 1e6f : (i >= 300 && i < 316) ? 1e-38f : (float)Uniform();
+          break;
+      }
+    }
+  }
+  rng_state = saved;
+}
+
 static void WriteFile(const char* dir, const char* name, const void* data, size_t n) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -170,6 +201,9 @@ int main(int argc, char** argv) {
       {"q4_0", "quantize_row_q4_0_ref", "dequantize_row_q4_0", 32, 18},
       {"q4_k", "quantize_row_q4_K_ref", "dequantize_row_q4_K", 256, 144},
       {"q6_k", "quantize_row_q6_K_ref", "dequantize_row_q6_K", 256, 210},
+      {"q5_k", "quantize_row_q5_K_ref", "dequantize_row_q5_K", 256, 176},
+      {"q3_k", "quantize_row_q3_K_ref", "dequantize_row_q3_K", 256, 110},
+      {"q2_k", "quantize_row_q2_K_ref", "dequantize_row_q2_K", 256, 84},
   };
   for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
     QuantizeFn q = (QuantizeFn)Sym(types[t].quantize);
@@ -188,6 +222,32 @@ int main(int argc, char** argv) {
     WriteFile(out, name, dbuf, sizeof(float) * kCaseElems * n_cases);
     free(qbuf);
     free(dbuf);
+  }
+
+  // quantize_<type>(src, dst, 1, n, imatrix) of each case with its weights: the importance-
+  // weighted quantizers (q8_0 ignores the weights; its file shows that it does).
+  MakeWeights();
+  WriteFile(out, "ggml_imatrix.f32", weights, sizeof(float) * kCaseElems * n_cases);
+  const struct BlockType weighted[] = {
+      {"q8_0", "quantize_q8_0", NULL, 32, 34},  {"q4_0", "quantize_q4_0", NULL, 32, 18},
+      {"q2_k", "quantize_q2_K", NULL, 256, 84}, {"q3_k", "quantize_q3_K", NULL, 256, 110},
+      {"q4_k", "quantize_q4_K", NULL, 256, 144}, {"q5_k", "quantize_q5_K", NULL, 256, 176},
+      {"q6_k", "quantize_q6_K", NULL, 256, 210},
+  };
+  for (size_t t = 0; t < sizeof weighted / sizeof weighted[0]; t++) {
+    QuantizeWeightedFn q = (QuantizeWeightedFn)Sym(weighted[t].quantize);
+    size_t row_bytes = (size_t)kCaseElems / weighted[t].block_elems * weighted[t].block_bytes;
+    uint8_t* qbuf = calloc(n_cases, row_bytes);
+    for (int c = 0; c < n_cases; c++) {
+      if (q(inputs[c], qbuf + c * row_bytes, 1, kCaseElems, weights[c]) != row_bytes) {
+        fprintf(stderr, "%s returned an unexpected size\n", weighted[t].quantize);
+        return 1;
+      }
+    }
+    char name[256];
+    snprintf(name, sizeof name, "ggml_%s_imatrix.bin", weighted[t].name);
+    WriteFile(out, name, qbuf, row_bytes * n_cases);
+    free(qbuf);
   }
 
   // f32 -> f16 and f32 -> bf16 as ggml rounds them: special values, values around the f16
