@@ -54,14 +54,9 @@ int RunPack(PackCliOptions& o) {
   if (!plan.ok()) return ReportError("pack", plan.status());
   o.req.plan = std::move(plan).value();
   o.req.plan_source = o.plan;
-  if (o.recipe.empty()) {
-    o.req.recipe = KeepRecipe();
-  } else {
-    auto recipe = ReadRecipeFile(o.recipe);
-    if (!recipe.ok()) return ReportError("pack", recipe.status());
-    o.req.recipe = std::move(recipe).value();
-    o.req.recipe_source = o.recipe;
-  }
+  auto recipe = ResolvePackRecipe(o.recipe, o.plan, &o.req.recipe_source);
+  if (!recipe.ok()) return ReportError("pack", recipe.status());
+  o.req.recipe = std::move(recipe).value();
   auto report = PackRelease(o.req);
   if (!report.ok()) return ReportError("pack", report.status());
   for (const std::string& w : report->warnings) fmt::print(stderr, "warning: {}\n", w);
@@ -85,7 +80,8 @@ Registrar registrar(
            ->required();
        sub.add_option("plan", o->plan, "plan.json from moedist plan")->required();
        sub.add_option("--recipe", o->recipe,
-                      "recipe JSON: tensor class -> type (default: keep every tensor as it is); "
+                      "recipe JSON: tensor class -> type (default: the plan's \"recipe\" when "
+                      "plan --node-bytes wrote one, else keep every tensor as it is); "
                       "types: keep, " +
                           QuantTypeNameList());
        sub.add_option("-o,--out", o->req.out_dir, "release directory to write")->required();

@@ -1,10 +1,14 @@
 // moedist plan profile.json --groups N [--overlay K | --overlay-bytes B] [--strategy S]
 //              [--assign FILE] [--min-experts N] [--force] [--eval-profile P] -o plan.json [--json]
+// moedist plan profile.json --nodes N --node-bytes B [--checkpoint DIR] [--suite FILE]
+//              [--measure K] [--measure-prompts P] [--measure-tokens T] -o plan.json [--json]
 #include <fmt/format.h>
 
 #include "apps/command_registry.h"
 #include "core/atomic_file.h"
+#include "core/byte_size.h"
 #include "core/json_strict.h"
+#include "pipeline/budget_plan.h"
 #include "pipeline/planner.h"
 
 namespace moedist::cli {
@@ -13,6 +17,9 @@ namespace {
 struct PlanCliOptions {
   std::string profile;
   PlanOptions lib;
+  BudgetOptions budget;
+  std::string node_bytes;  // budget mode when set, with --nodes
+  bool groups_given = false;
   std::string out;
   bool json = false;
 };
@@ -35,9 +42,74 @@ void PrintComparison(const PlanResult& r) {
       "prompt\n");
 }
 
+void PrintBudget(const BudgetPlanResult& r, const BudgetOptions& o) {
+  fmt::print("{} nodes of {}: {} configurations, {} fit; measured on {} calibration prompts ({} "
+             "tokens)\n",
+             o.nodes, FormatByteSize(o.node_bytes), r.configurations,
+             r.configurations - r.over_budget, r.prompts, r.tokens);
+  fmt::print("{:<40} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "candidate", "pred bytes",
+             "bytes", "pred wst", "worst", "placed", "oracle", "pred plc");
+  for (size_t i = 0; i < r.candidates.size(); ++i) {
+    const BudgetCandidate& c = r.candidates[i];
+    if (!c.measured && i >= 12) continue;  // --json lists every candidate
+    auto fig = [&](auto get) {
+      return c.measured ? fmt::format("{:+.4f}", get(c.measured->quality)) : std::string("-");
+    };
+    fmt::print("{:<40} {:>11} {:>11} {:>+9.4f} {:>9} {:>9} {:>9} {:>+9.4f}{}\n", c.config.Id(),
+               c.predicted.bytes, c.measured ? fmt::format("{}", c.measured->bytes) : "-",
+               c.predicted.worst, fig([](const SessionQuality& q) { return q.worst_node; }),
+               fig([](const SessionQuality& q) { return q.placed; }),
+               fig([](const SessionQuality& q) { return q.oracle; }), c.predicted.placed,
+               static_cast<int>(i) == r.chosen ? "   <- chosen"
+               : c.over_budget                 ? "   (files over budget)"
+               : !c.measure_error.empty()      ? "   (measurement failed)"
+                                               : "");
+  }
+  fmt::print(
+      "Δ: mean log-probability per token against the full model (nats, negative = worse); "
+      "worst: the worst node serving every prompt; placed: each prompt on the node `place` "
+      "picks; oracle: each prompt on its best node; pred: the predictor's ranking figure\n");
+  fmt::print("chosen: {} ({})\n", r.candidates[r.chosen].config.Id(), r.reason);
+}
+
+int RunBudget(PlanCliOptions& o, const GateProfile& profile) {
+  auto bytes = ParseByteSize(o.node_bytes, "--node-bytes");
+  if (!bytes.ok()) return ReportError("plan", bytes.status());
+  o.budget.node_bytes = *bytes;
+  o.budget.placement = o.lib.placement;
+  if (!o.json) {
+    o.budget.progress = [](const std::string& line) { fmt::print(stderr, "plan: {}\n", line); };
+  }
+  auto r = PlanToBudget(profile, o.profile, o.budget);
+  if (!r.ok()) return ReportError("plan", r.status());
+  nlohmann::json j = BudgetPlanToJson(*r, profile, o.profile, o.budget);
+  Status st = WriteFileAtomically(o.out, DumpJsonStable(j) + "\n");
+  if (!st.ok()) return ReportError("plan", st);
+  for (const auto& w : r->plan.warnings) fmt::print(stderr, "warning: {}\n", w);
+  if (o.json) {
+    fmt::print("{}\n", DumpJsonStable({{"plan", o.out}, {"budget", j["budget"]}}));
+  } else {
+    PrintBudget(*r, o.budget);
+    fmt::print("wrote {} ({} node director{}, recipe in \"recipe\": pack uses it without "
+               "--recipe)\n",
+               o.out, r->plan.plan.num_groups, r->plan.plan.num_groups == 1 ? "y" : "ies");
+  }
+  return kExitOk;
+}
+
 int RunPlan(PlanCliOptions& o) {
+  const bool budget = o.budget.nodes > 0 || !o.node_bytes.empty();
+  if (budget && (o.budget.nodes == 0 || o.node_bytes.empty())) {
+    return ReportError("plan", Status::InvalidArgument("--nodes and --node-bytes go together"));
+  }
+  if (!budget && !o.groups_given) {
+    return ReportError("plan", Status::InvalidArgument(
+                                   "give --groups N (a fixed split), or --nodes N --node-bytes B "
+                                   "(the best measured configuration for that memory)"));
+  }
   auto profile = ReadGateProfile(o.profile);
   if (!profile.ok()) return ReportError("plan", profile.status());
+  if (budget) return RunBudget(o, *profile);
   auto r = MakePlan(*profile, o.profile, o.lib);
   if (!r.ok()) return ReportError("plan", r.status());
   nlohmann::json j = PlanResultToJson(*r, *profile, o.profile, o.lib);
@@ -61,9 +133,9 @@ Registrar registrar(
      [](CLI::App& sub) -> std::function<int()> {
        auto o = std::make_shared<PlanCliOptions>();
        sub.add_option("profile", o->profile, "profile.json from moedist profile")->required();
-       sub.add_option("--groups", o->lib.groups, "node groups")
-           ->required()
-           ->check(CLI::Range(1, 65536));
+       auto* groups = sub.add_option("--groups", o->lib.groups, "node groups (fixed split)")
+                          ->check(CLI::Range(1, 65536))
+                          ->each([o](const std::string&) { o->groups_given = true; });
        auto* k = sub.add_option("--overlay", o->lib.overlay, "overlay experts per MoE layer")
                      ->check(CLI::Range(0, 65536));
        sub.add_option("--overlay-bytes", o->lib.overlay_bytes,
@@ -85,11 +157,54 @@ Registrar registrar(
                       "placement: weight w of the worst node's captured mass over every prompt "
                       "against placed sessions' (1 - w); default 0.5, 0 = placed sessions only")
            ->check(CLI::Range(0.0, 1.0));
+       // Budget mode.
+       auto* nodes =
+           sub.add_option("--nodes", o->budget.nodes,
+                          "budget mode: machines to serve from (with --node-bytes)")
+               ->check(CLI::Range(1, 65536))
+               ->excludes(groups);
+       sub.add_option("--node-bytes", o->node_bytes,
+                      "budget mode: bytes of one node's files (trunk + group + overlay + node "
+                      "files), e.g. 24G; measures candidates and picks the best")
+           ->excludes(groups);
+       sub.add_option("--checkpoint", o->budget.checkpoint_dir,
+                      "budget mode: the checkpoint (default: the one the profile names)")
+           ->needs(nodes);
+       sub.add_option("--suite", o->budget.suite_path,
+                      "budget mode: calibration suite to measure on (default: the profile's)")
+           ->needs(nodes);
+       sub.add_option("--measure", o->budget.measure,
+                      "budget mode: candidates measured, best predicted first (default 4; the "
+                      "best whole and best split are always measured)")
+           ->check(CLI::Range(1, 1000));
+       sub.add_option("--measure-prompts", o->budget.measure_prompts,
+                      "budget mode: calibration prompts scored, round-robin over domains "
+                      "(default 0 = all)")
+           ->check(CLI::Range(0, 1000000));
+       sub.add_option("--measure-tokens", o->budget.measure_tokens,
+                      "budget mode: tokens per prompt scored (default 128)")
+           ->check(CLI::Range(2, 1000000));
+       sub.add_option("--place-tokens", o->budget.place_tokens,
+                      "budget mode: first tokens the placer sees, as place --tokens (default 64)")
+           ->check(CLI::Range(1, 1000000));
+       sub.add_option("--tie", o->budget.tie_nats,
+                      "budget mode: worst-node Δs this close (nats/token) are a tie, decided by "
+                      "placed Δ, then bytes (default 0.01)")
+           ->check(CLI::Range(0.0, 10.0));
+       sub.add_option("-j,--threads", o->budget.threads,
+                      "budget mode: pack threads while measuring (default 1)")
+           ->check(CLI::Range(1, 256));
+       sub.add_option("--scratch", o->budget.scratch_dir,
+                      "budget mode: directory for measured candidates (default: a temporary one, "
+                      "removed)");
+       sub.add_flag("--keep-scratch", o->budget.keep_scratch,
+                    "budget mode: keep each measured candidate's release under --scratch");
        sub.add_option("-o,--out", o->out, "plan.json to write")->required();
        sub.add_flag("--json", o->json, "print JSON");
        return [o] { return RunPlan(*o); };
      },
-     "partition experts into node groups plus a replicated overlay"});
+     "partition experts into node groups plus a replicated overlay, or (--nodes, --node-bytes) "
+     "choose the best measured configuration for N machines of B bytes"});
 
 }  // namespace
 }  // namespace moedist::cli

@@ -49,6 +49,15 @@ void PrintText(const ValidationReport& r) {
                n.passed() ? "ok" : "FAILED");
     for (const std::string& f : n.failures) fmt::print("           {}\n", f);
   }
+  if (r.sessions) {
+    const SessionQuality& q = *r.sessions;
+    fmt::print(
+        "sessions   worst node {:+.4f} ({}), placed {:+.4f}, oracle {:+.4f} nats/token; the "
+        "placer's node is the best for {:.0f}% of prompts (first {} tokens)\n",
+        q.worst_node, r.nodes[q.worst_node_index].node, q.placed, q.oracle,
+        100 * q.placed_best_share, r.place_tokens);
+    if (!r.placed_failure.empty()) fmt::print("           {}\n", r.placed_failure);
+  }
   for (const std::string& note : r.notes) fmt::print("note       {}\n", note);
   for (const std::string& w : r.written) fmt::print("wrote      {}\n", w);
   fmt::print("validate: {}\n", r.passed() ? "OK" : "FAILED");
@@ -92,8 +101,9 @@ int RunValidate(ValidateCliOptions& o) {
   if (!report->passed()) {
     const auto failed = report->FailedNodes();
     fmt::print(stderr, "moedist validate: error: {}: {} (exit 1)\n", o.v.dist_dir,
-               failed.empty() ? "the release failed verification"
-                              : fmt::format("failed nodes: {}", fmt::join(failed, ", ")));
+               !failed.empty()                    ? fmt::format("failed nodes: {}", fmt::join(failed, ", "))
+               : !report->placed_failure.empty() ? report->placed_failure
+                                                  : "the release failed verification");
     return kExitCheckFailed;
   }
   return kExitOk;
@@ -122,6 +132,10 @@ Registrar registrar(
        sub.add_option("--report-dir", v.report_dir,
                       "write validation.json and validation.html here (outside DIST)");
        sub.add_option(
+           "--plan", v.plan_path,
+           "plan.json of the release; a budget plan's measured candidates are plotted (node "
+           "bytes against Δ) in the HTML page");
+       sub.add_option(
            "--profile", v.profile_path,
            "profile.json for the HTML plots (default: the one the plan names, if present)");
        sub.add_option("--quantized-full", v.quantized_full_dir,
@@ -142,9 +156,18 @@ Registrar registrar(
            ->check(CLI::Range(0, 1 << 20));
        sub.add_option(
               "--max-logprob-drop", v.thresholds.max_logprob_drop,
-              "fail a node whose mean token log-probability is more than this many nats "
-              "below the full model's (default 1.0: perplexity at most e times the full model's)")
+              "fail a node whose mean token log-probability over every eval prompt is more "
+              "than this many nats below the full model's (default 0.1: perplexity at most "
+              "1.105 times the full model's)")
            ->check(CLI::NonNegativeNumber);
+       sub.add_option("--max-placed-drop", v.thresholds.max_placed_logprob_drop,
+                      "fail the release when placed sessions (each eval prompt on the node "
+                      "place picks) lose more than this many nats per token (default 0.05)")
+           ->check(CLI::NonNegativeNumber);
+       sub.add_option("--place-tokens", v.place_tokens,
+                      "first tokens of each eval prompt the placer sees, as place --tokens "
+                      "(default 64)")
+           ->check(CLI::Range(1, 1 << 20));
        sub.add_option("--min-distinct-2", v.thresholds.min_distinct_2,
                       "fail a node whose greedy samples' mean distinct-2 is below this "
                       "(default 0.30)")

@@ -144,10 +144,29 @@ PackRecipe KeepRecipe() {
   return r;
 }
 
+Result<PackRecipe> ResolvePackRecipe(const std::string& recipe_path, const std::string& plan_path,
+                                     std::string* source) {
+  if (!recipe_path.empty()) {
+    if (source != nullptr) *source = recipe_path;
+    return ReadRecipeFile(recipe_path);
+  }
+  if (source != nullptr) source->clear();
+  if (plan_path.empty()) return KeepRecipe();
+  ASSIGN_OR_RETURN(std::string text, ReadSmallFile(plan_path, 64ull << 20));
+  ASSIGN_OR_RETURN(nlohmann::json plan, ParseJsonStrict(text, plan_path));
+  if (!plan.is_object() || !plan.contains("recipe")) return KeepRecipe();
+  const std::string where = plan_path + "#recipe";
+  if (source != nullptr) *source = where;
+  return ParseRecipe(plan["recipe"].dump(), where);
+}
+
 std::optional<QuantType> FallbackType(QuantType type, DType source_dtype) {
   switch (type) {
-    case QuantType::kQ4_K: return QuantType::kQ4_0;
+    case QuantType::kQ4_K:
+    case QuantType::kQ3_K:
+    case QuantType::kQ2_K: return QuantType::kQ4_0;
     case QuantType::kQ6_K:
+    case QuantType::kQ5_K:
     case QuantType::kQ4_0: return QuantType::kQ8_0;
     case QuantType::kQ8_0: return source_dtype == DType::kBF16 ? QuantType::kBF16 : QuantType::kF16;
     default: return std::nullopt;

@@ -6,8 +6,9 @@
 // default and ordered glob overrides on tensor names. ResolveTensorType turns a request into
 // what can be stored, never failing on shape: 1-D tensors are never block-quantized (they fall
 // back to f32) and a row whose length is not a multiple of the block falls back along
-// q4_k → q4_0 → q8_0 → f16 and q6_k → q8_0 → f16 (bf16 instead of f16 for BF16 sources); every
-// fallback is recorded in the choice's note. Unknown classes, types and fields are errors
+// q4_k / q3_k / q2_k → q4_0 → q8_0 → f16 and q6_k / q5_k → q8_0 → f16 (bf16 instead of f16 for
+// BF16 sources): q4_0 where it stores as few bits or fewer, q8_0 where q4_0 would lose precision
+// the request kept; every fallback is recorded in the choice's note. Unknown classes, types and fields are errors
 // naming them. Thread safety: plain values and pure functions.
 #pragma once
 
@@ -56,6 +57,12 @@ Result<PackRecipe> ParseRecipe(std::string_view text, const std::string& source)
 Result<PackRecipe> ReadRecipeFile(const std::string& path);
 // The recipe with "keep" for everything.
 PackRecipe KeepRecipe();
+
+// The recipe `pack` uses: the file at `recipe_path` when one is given; else the "recipe" object a
+// budget plan (`plan --node-bytes`) records in `plan_path`; else KeepRecipe(). `source` gets the
+// file it came from ("plan.json#recipe" for the plan's), empty for keep.
+Result<PackRecipe> ResolvePackRecipe(const std::string& recipe_path, const std::string& plan_path,
+                                     std::string* source);
 
 bool GlobMatch(std::string_view pattern, std::string_view text);
 

@@ -75,17 +75,27 @@ Result<std::string> ReleaseMakefile(const ReleaseSpec& s, const MakefileSettings
              {"mkdir -p $(OUT)/profile", profile});
 
   const ReleaseSpecPlan& p = s.plan;
-  std::string plan =
-      fmt::format("cd $(OUT) && $(MOEDIST) plan profile/profile.json --groups {}", p.groups);
-  if (p.overlay >= 0) plan += fmt::format(" --overlay {}", p.overlay);
-  if (p.overlay_bytes > 0) plan += fmt::format(" --overlay-bytes {}", p.overlay_bytes);
-  plan += " --strategy " + p.strategy;
-  if (!p.assign.empty()) plan += " --assign " + p.assign;
-  if (p.min_experts >= 0) plan += fmt::format(" --min-experts {}", p.min_experts);
-  if (p.force) plan += " --force";
-  plan += " -o plan/plan.json >/dev/null";
+  std::string plan = "cd $(OUT) && $(MOEDIST) plan profile/profile.json";
   std::vector<std::string> plan_prereqs = {"$(OUT)/profile/profile.json"};
-  if (!p.assign.empty()) plan_prereqs.push_back(p.assign);
+  if (p.nodes > 0) {
+    plan += fmt::format(
+        " --nodes {} --node-bytes {} --checkpoint $(CKPT) --suite {} --measure {} "
+        "--measure-prompts {} --measure-tokens {} -j {}",
+        p.nodes, p.node_bytes, s.calibration, p.measure, p.measure_prompts, p.measure_tokens,
+        m.threads);
+    plan_prereqs.push_back("$(CKPT_FILES)");
+    plan_prereqs.push_back(s.calibration);
+  } else {
+    plan += fmt::format(" --groups {}", p.groups);
+    if (p.overlay >= 0) plan += fmt::format(" --overlay {}", p.overlay);
+    if (p.overlay_bytes > 0) plan += fmt::format(" --overlay-bytes {}", p.overlay_bytes);
+    plan += " --strategy " + p.strategy;
+    if (!p.assign.empty()) plan += " --assign " + p.assign;
+    if (p.min_experts >= 0) plan += fmt::format(" --min-experts {}", p.min_experts);
+    if (p.force) plan += " --force";
+    if (!p.assign.empty()) plan_prereqs.push_back(p.assign);
+  }
+  plan += " -o plan/plan.json >/dev/null";
   mk += Rule("$(OUT)/plan/plan.json", plan_prereqs, {"mkdir -p $(OUT)/plan", plan});
 
   const ReleaseSpecRelease& r = s.release;
@@ -107,7 +117,7 @@ Result<std::string> ReleaseMakefile(const ReleaseSpec& s, const MakefileSettings
   if (validate) {
     std::string v = "$(MOEDIST) validate $(OUT)/dist --eval " + s.eval +
                     " --checkpoint $(CKPT) --unsigned --report-dir $(OUT)/validate" +
-                    " --profile $(OUT)/profile/profile.json" + fmt::format(" -j {}", m.threads);
+                    " --profile $(OUT)/profile/profile.json --plan $(OUT)/plan/plan.json" + fmt::format(" -j {}", m.threads);
     for (const auto& [key, value] : s.validate.items()) {
       if (value.is_boolean()) {
         if (key == "add_bos" && value.get<bool>()) v += " --add-bos";
@@ -117,6 +127,7 @@ Result<std::string> ReleaseMakefile(const ReleaseSpec& s, const MakefileSettings
       std::string flag = key == "generation_prompts"         ? "gen_prompts"
                          : key == "generation_prompt_tokens" ? "gen_prompt_tokens"
                          : key == "generation_new_tokens"    ? "gen_tokens"
+                         : key == "max_placed_logprob_drop"  ? "max_placed_drop"
                                                              : key;
       std::replace(flag.begin(), flag.end(), '_', '-');
       v += " --" + flag + " " + value.dump();

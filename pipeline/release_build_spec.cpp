@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/byte_size.h"
 #include "core/json_strict.h"
 #include "core/mapped_file.h"
 #include "manifest/release_path.h"
@@ -95,9 +96,53 @@ Status ParseProfile(const FieldReader& r, ReleaseSpecProfile* p) {
   return r.Integer("topm", &p->topm, 0, 65536);
 }
 
-Status ParsePlan(const FieldReader& r, ReleaseSpecPlan* p, const std::string& where) {
-  RETURN_IF_ERROR(r.CheckObject(
-      {"groups", "overlay", "overlay_bytes", "strategy", "assign", "min_experts", "force"}));
+// "node_bytes": an integer, or a size as the CLI takes it ("24G").
+Status ParseNodeBytes(const nlohmann::json& v, uint64_t* out, const std::string& where) {
+  if (v.is_number_integer() && v.get<int64_t>() > 0) {
+    *out = static_cast<uint64_t>(v.get<int64_t>());
+    return Status::Ok();
+  }
+  if (v.is_string()) {
+    ASSIGN_OR_RETURN(*out, ParseByteSize(v.get<std::string>(), where));
+    if (*out > 0) return Status::Ok();
+  }
+  return Status::InvalidArgument("{}: expected a positive byte count (integer or \"24G\"), found {}",
+                                 where, v.dump());
+}
+
+Status ParseBudgetPlan(const FieldReader& r, const nlohmann::json& obj, ReleaseSpecPlan* p,
+                       const std::string& where) {
+  for (const char* fixed : {"groups", "overlay", "overlay_bytes", "strategy", "assign"}) {
+    if (r.Has(fixed)) {
+      return Status::InvalidArgument(
+          "{}: \"{}\" belongs to a fixed split; with \"nodes\" the planner chooses the layout",
+          where, fixed);
+    }
+  }
+  RETURN_IF_ERROR(r.Integer("nodes", &p->nodes, 1, 65536));
+  if (!r.Has("node_bytes")) {
+    return Status::InvalidArgument("{}: \"nodes\" needs \"node_bytes\"", where);
+  }
+  RETURN_IF_ERROR(ParseNodeBytes(obj["node_bytes"], &p->node_bytes, where + ".node_bytes"));
+  RETURN_IF_ERROR(r.Integer("measure", &p->measure, 1, 1000));
+  RETURN_IF_ERROR(r.Integer("measure_prompts", &p->measure_prompts, 0, 1000000));
+  RETURN_IF_ERROR(r.Integer("measure_tokens", &p->measure_tokens, 2, 1000000));
+  RETURN_IF_ERROR(r.Integer("min_experts", &p->min_experts, -1, 65536));
+  return r.Bool("force", &p->force);
+}
+
+Status ParsePlan(const FieldReader& r, const nlohmann::json& obj, ReleaseSpecPlan* p,
+                 const std::string& where) {
+  RETURN_IF_ERROR(r.CheckObject({"groups", "overlay", "overlay_bytes", "strategy", "assign",
+                                 "min_experts", "force", "nodes", "node_bytes", "measure",
+                                 "measure_prompts", "measure_tokens"}));
+  if (r.Has("nodes") || r.Has("node_bytes")) return ParseBudgetPlan(r, obj, p, where);
+  for (const char* budget : {"measure", "measure_prompts", "measure_tokens"}) {
+    if (r.Has(budget)) {
+      return Status::InvalidArgument("{}: \"{}\" needs \"nodes\" and \"node_bytes\"", where,
+                                     budget);
+    }
+  }
   if (!r.Has("groups"))
     return Status::InvalidArgument("{}: missing required field \"groups\"", where);
   RETURN_IF_ERROR(r.Integer("groups", &p->groups, 1, 65536));
@@ -162,7 +207,7 @@ Result<ReleaseSpec> ParseReleaseSpec(std::string_view text, const std::string& s
   RETURN_IF_ERROR(r.Path("output", &s.output, true));
   RETURN_IF_ERROR(ParseProfile(r.Sub("profile"), &s.profile));
   if (!r.Has("plan")) return Status::InvalidArgument("{}: missing required field \"plan\"", source);
-  RETURN_IF_ERROR(ParsePlan(r.Sub("plan"), &s.plan, source + ".plan"));
+  RETURN_IF_ERROR(ParsePlan(r.Sub("plan"), j["plan"], &s.plan, source + ".plan"));
   FieldReader pack = r.Sub("pack");
   RETURN_IF_ERROR(pack.CheckObject({"recipe", "shard_bytes"}));
   RETURN_IF_ERROR(pack.Path("recipe", &s.pack.recipe));

@@ -22,6 +22,13 @@ struct ReleaseSpecProfile {
 };
 
 struct ReleaseSpecPlan {
+  // Budget mode (plan --nodes --node-bytes) when nodes > 0: the fields below it are not used.
+  int nodes = 0;
+  uint64_t node_bytes = 0;
+  int measure = 4;
+  int measure_prompts = 0;
+  int measure_tokens = 128;
+  // Fixed split.
   int groups = 2;
   int overlay = -1;
   uint64_t overlay_bytes = 0;

@@ -11,6 +11,7 @@
 #include "core/mapped_file.h"
 #include "formats/checkpoint_inventory.h"
 #include "manifest/release_signing.h"
+#include "pipeline/budget_plan.h"
 #include "pipeline/gate_profiler.h"
 #include "pipeline/pack_release.h"
 #include "pipeline/planner.h"
@@ -77,9 +78,35 @@ PlanOptions ToPlanOptions(const ReleaseSpecPlan& p) {
   return o;
 }
 
+// Budget mode: the best measured configuration for N nodes of B bytes (budget_plan.h).
+Result<std::string> RunBudgetPlan(const ReleaseSpec& spec, const StepContext& ctx,
+                                  const GateProfile& profile) {
+  BudgetOptions o;
+  o.nodes = spec.plan.nodes;
+  o.node_bytes = spec.plan.node_bytes;
+  o.checkpoint_dir = spec.checkpoint;
+  o.suite_path = spec.calibration;
+  o.measure = spec.plan.measure;
+  o.measure_prompts = spec.plan.measure_prompts;
+  o.measure_tokens = spec.plan.measure_tokens;
+  o.threads = ctx.threads;
+  o.progress = [tick = ctx.tick](const std::string&) {
+    if (tick) tick();
+  };
+  ASSIGN_OR_RETURN(BudgetPlanResult r, PlanToBudget(profile, kPublishedProfile, o));
+  const nlohmann::json j = BudgetPlanToJson(r, profile, kPublishedProfile, o);
+  RETURN_IF_ERROR(WriteFileAtomically(Join(ctx.out_dir, "plan.json"), DumpJsonStable(j) + "\n"));
+  const CandidateMeasurement& m = *r.candidates[r.chosen].measured;
+  return fmt::format("{} nodes of {} bytes: {}; worst node {:+.4f}, placed {:+.4f} nats/token on "
+                     "the calibration suite",
+                     o.nodes, o.node_bytes, r.candidates[r.chosen].config.Id(),
+                     m.quality.worst_node, m.quality.placed);
+}
+
 Result<std::string> RunPlan(const ReleaseSpec& spec, const StepContext& ctx) {
   ASSIGN_OR_RETURN(GateProfile profile,
                    ReadGateProfile(Join(ctx.dep_dirs.at("profile"), "profile.json")));
+  if (spec.plan.nodes > 0) return RunBudgetPlan(spec, ctx, profile);
   const PlanOptions o = ToPlanOptions(spec.plan);
   ASSIGN_OR_RETURN(PlanResult r, MakePlan(profile, kPublishedProfile, o));
   const nlohmann::json j = PlanResultToJson(r, profile, kPublishedProfile, o);
@@ -95,12 +122,8 @@ Result<std::string> RunPack(const ReleaseSpec& spec, const StepContext& ctx) {
   req.checkpoint_dir = spec.checkpoint;
   req.plan_source = Join(ctx.dep_dirs.at("plan"), "plan.json");
   ASSIGN_OR_RETURN(req.plan, ReadPlanFile(req.plan_source));
-  if (spec.pack.recipe.empty()) {
-    req.recipe = KeepRecipe();
-  } else {
-    ASSIGN_OR_RETURN(req.recipe, ReadRecipeFile(spec.pack.recipe));
-    req.recipe_source = spec.pack.recipe;
-  }
+  ASSIGN_OR_RETURN(req.recipe,
+                   ResolvePackRecipe(spec.pack.recipe, req.plan_source, &req.recipe_source));
   req.out_dir = ctx.out_dir;
   req.threads = ctx.threads;
   req.shard_bytes = spec.pack.shard_bytes;
@@ -167,6 +190,7 @@ Result<std::string> RunValidate(const ReleaseSpec& spec, const BuildStepSettings
   req.checkpoint = spec.checkpoint;
   req.eval_suite = spec.eval;
   req.profile = Join(ctx.dep_dirs.at("profile"), "profile.json");
+  req.plan = Join(ctx.dep_dirs.at("plan"), "plan.json");
   req.scratch_dir = Join(ctx.scratch_dir, "validate");
   req.signing_key = spec.signing_key;
   req.only_node = settings.only_node;
@@ -250,10 +274,17 @@ Result<std::vector<BuildStep>> MakeBuildSteps(const ReleaseSpec& spec,
   const ReleaseSpecPlan& p = spec.plan;
   std::vector<StepInput> plan_inputs;
   if (!p.assign.empty()) plan_inputs.push_back({"assign", p.assign});
+  // Budget mode packs and scores candidates: the checkpoint and the suite are inputs too.
+  if (p.nodes > 0) plan_inputs = with(ckpt, {{"calibration", spec.calibration}});
   steps.push_back({"plan",
                    {"profile"},
                    plan_inputs,
-                   {{"groups", p.groups},
+                   {{"nodes", p.nodes},
+                    {"node_bytes", p.node_bytes},
+                    {"measure", p.measure},
+                    {"measure_prompts", p.measure_prompts},
+                    {"measure_tokens", p.measure_tokens},
+                    {"groups", p.groups},
                     {"overlay", p.overlay},
                     {"overlay_bytes", p.overlay_bytes},
                     {"strategy", p.strategy},
@@ -280,7 +311,7 @@ Result<std::vector<BuildStep>> MakeBuildSteps(const ReleaseSpec& spec,
                    true,
                    "",
                    [&spec](const StepContext& c) { return RunPack(spec, c); }});
-  std::vector<std::string> validate_deps = {"profile", "pack"};
+  std::vector<std::string> validate_deps = {"profile", "plan", "pack"};
   if (!spec.signing_key.empty()) {
     steps.push_back({"sign",
                      {"pack"},

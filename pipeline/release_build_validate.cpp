@@ -13,9 +13,10 @@ namespace {
 // release.json "validate": ValidateRelease's sizes and thresholds, each checked by name.
 Status ApplyOptions(const nlohmann::json& j, ValidateOptions* v) {
   static const std::set<std::string> kInts = {"max_prompt_tokens", "generation_prompts",
-                                              "generation_prompt_tokens", "generation_new_tokens"};
-  static const std::set<std::string> kNumbers = {"max_logprob_drop", "min_distinct_2",
-                                                 "max_distinct_2_drop"};
+                                              "generation_prompt_tokens", "generation_new_tokens",
+                                              "place_tokens"};
+  static const std::set<std::string> kNumbers = {"max_logprob_drop", "max_placed_logprob_drop",
+                                                 "min_distinct_2", "max_distinct_2_drop"};
   static const std::set<std::string> kBools = {"add_bos", "require_equivalence"};
   for (const auto& [key, value] : j.items()) {
     const std::string where = "release.json validate." + key;
@@ -42,7 +43,9 @@ Status ApplyOptions(const nlohmann::json& j, ValidateOptions* v) {
   get("generation_prompt_tokens", &v->generation_prompt_tokens);
   get("generation_new_tokens", &v->generation_new_tokens);
   get("add_bos", &v->add_bos);
+  get("place_tokens", &v->place_tokens);
   get("max_logprob_drop", &v->thresholds.max_logprob_drop);
+  get("max_placed_logprob_drop", &v->thresholds.max_placed_logprob_drop);
   get("min_distinct_2", &v->thresholds.min_distinct_2);
   get("max_distinct_2_drop", &v->thresholds.max_distinct_2_drop);
   get("require_equivalence", &v->thresholds.require_equivalence);
@@ -102,6 +105,7 @@ Result<BuildValidateOutcome> RunBuildValidator(const BuildValidateRequest& r) {
   v.scratch_dir = r.scratch_dir;
   v.report_dir = r.out_dir;
   v.profile_path = r.profile;
+  v.plan_path = r.plan;
   RETURN_IF_ERROR(ApplyOptions(r.options, &v));
   ASSIGN_OR_RETURN(ValidationReport report, ValidateRelease(v));
   return BuildValidateOutcome{report.passed(), QualityTable(report)};

@@ -23,6 +23,7 @@ struct BuildValidateRequest {
   std::string checkpoint;  // the release's source
   std::string eval_suite;
   std::string profile;      // profile.json, for the report's plots ("" = none)
+  std::string plan;         // plan.json: a budget plan's candidates are plotted ("" = none)
   std::string scratch_dir;  // working space, removed by the caller
   std::string signing_key;  // "" = unsigned release
   std::string only_node;    // "" = every node

@@ -12,6 +12,7 @@
 #include "pipeline/node_model.h"
 #include "pipeline/pack_output_dir.h"
 #include "pipeline/quantized_full_release.h"
+#include "pipeline/session_quality.h"
 #include "pipeline/validation_eval.h"
 #include "pipeline/validation_manifest.h"
 #include "pipeline/validation_report_html.h"
@@ -328,6 +329,63 @@ Status ValidateNode(Context& c, const std::string& scratch, NodeValidation& n) {
   return Status::Ok();
 }
 
+// The release's partition as a plan, for the placer (node g holds group g ∪ overlay).
+ExpertPlan PlanOfRelease(const Distribution& d, const ModelConfig& config) {
+  ExpertPlan plan;
+  plan.num_experts = config.routing.num_experts;
+  plan.top_k = config.routing.top_k;
+  for (const auto& [layer, part] : d.PartitionLayers()) {
+    LayerPlan lp;
+    for (const auto& g : part.groups) lp.groups.emplace_back(g.begin(), g.end());
+    lp.overlay.assign(part.overlay.begin(), part.overlay.end());
+    plan.num_groups = static_cast<int>(lp.groups.size());
+    plan.layers[static_cast<int>(layer)] = std::move(lp);
+  }
+  return plan;
+}
+
+// Worst node, placed and oracle Δ over the eval suite, when every node of the release was
+// scored and node i is group i.
+Status MeasureSessions(Context& c, ValidationReport& report) {
+  if (!report.full.quality || report.nodes.empty()) return Status::Ok();
+  std::vector<std::vector<double>> scores;
+  for (size_t i = 0; i < report.nodes.size(); ++i) {
+    const NodeValidation& n = report.nodes[i];
+    if (!n.quality || n.node != fmt::format("node-{}", i)) {
+      report.notes.push_back(
+          "sessions (worst node, placed, oracle) not measured: a node was not scored");
+      return Status::Ok();
+    }
+    scores.push_back(n.quality->prompt_mean_logprob);
+  }
+  const ExpertPlan plan = PlanOfRelease(c.d, c.full->config());
+  if (plan.num_groups != static_cast<int>(scores.size())) {
+    report.notes.push_back(fmt::format(
+        "sessions not measured: {} nodes for {} groups in the partition", scores.size(),
+        plan.num_groups));
+    return Status::Ok();
+  }
+  std::vector<int> placed;
+  if (plan.num_groups > 1) {
+    ASSIGN_OR_RETURN(GateProfile probe, ProbePlacementRouting(*c.full, c.full_prompts.tokens,
+                                                              c.o.place_tokens));
+    placed = PlaceProbedPrompts(probe, plan);
+  }
+  std::vector<double> weights;
+  for (const auto& t : c.full_prompts.tokens) weights.push_back(static_cast<double>(t.size() - 1));
+  ASSIGN_OR_RETURN(report.sessions, SummariseSessions(weights, report.full.quality->prompt_mean_logprob,
+                                                      scores, placed));
+  report.place_tokens = c.o.place_tokens;
+  const double limit = c.o.thresholds.max_placed_logprob_drop;
+  if (report.sessions->placed < -limit) {
+    report.placed_failure = fmt::format(
+        "placed sessions: mean token log-probability {:.4f} nats below the full model's with "
+        "each eval prompt on the node place picks (limit {:.4f})",
+        -report.sessions->placed, limit);
+  }
+  return Status::Ok();
+}
+
 Result<std::optional<GateProfile>> LoadProfile(const ValidateOptions& o, const Distribution& d,
                                                ValidationReport& report) {
   std::string path = o.profile_path;
@@ -444,6 +502,16 @@ Result<ValidationReport> ValidateRelease(const ValidateOptions& o) {
   for (NodeValidation& n : report.nodes) {
     if (n.verify != CheckState::kPassed) continue;  // its bytes cannot be trusted
     RETURN_IF_ERROR(ValidateNode(c, scratch.path() + "/nodes", n));
+  }
+  if (!o.node) RETURN_IF_ERROR(MeasureSessions(c, report));
+  if (!o.plan_path.empty()) {
+    auto text = ReadSmallFile(o.plan_path, 64ull << 20);
+    auto plan = text.ok() ? ParseJsonStrict(*text, o.plan_path) : Result<nlohmann::json>(text.status());
+    if (!plan.ok()) {
+      report.notes.push_back(fmt::format("plan not read: {}", plan.status().ToString()));
+    } else if (plan->is_object() && plan->contains("budget")) {
+      report.budget = (*plan)["budget"];
+    }
   }
   if (std::any_of(report.nodes.begin(), report.nodes.end(), [](const NodeValidation& n) {
         return n.quantized && n.load != CheckState::kPassed;

@@ -13,6 +13,9 @@
 //                   as one node holding every expert); the drop vs the full model is limited.
 //   5. degeneracy   greedy generations from the eval prompts' first tokens: distinct-2, against
 //                   a floor and against the full model's.
+// Then, when every node was scored, the sessions (session_quality.h): the worst node, placed
+// (each prompt on the node `place` picks) and oracle Δ over the eval suite; placed sessions
+// have a limit of their own.
 // Then the report goes to `report_dir` (validation.json, validation.html, each atomically) and
 // its summary into distribution.json's `validation` object, re-signed with `sign_key` or, without
 // one, with the now stale signature removed (the release must be signed again).
@@ -50,10 +53,12 @@ struct ValidateOptions {
   int generation_prompts = 8;   // greedy samples: the first prompts of each domain in turn
   int generation_prompt_tokens = 16;
   int generation_new_tokens = 48;
+  int place_tokens = 64;  // first tokens of each prompt the placer sees, as `place --tokens`
   ValidateThresholds thresholds;
   // Outputs.
   std::string report_dir;    // validation.json + validation.html; empty: none written
   std::string profile_path;  // profile.json for the HTML plots; empty: plots left out
+  std::string plan_path;     // plan.json; a budget plan's candidates are plotted; empty: none
   bool update_manifest = true;
   const PrivateKey* sign_key = nullptr;  // re-sign distribution.json after updating it
   bool check_source_digests = true;      // re-hash the checkpoint against source.files

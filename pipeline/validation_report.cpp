@@ -60,6 +60,7 @@ json ReferenceJson(const ReferenceValidation& r, bool full_detail) {
 
 json ThresholdsJson(const ValidateThresholds& t) {
   return {{"max_logprob_drop", Num(t.max_logprob_drop)},
+          {"max_placed_logprob_drop", Num(t.max_placed_logprob_drop)},
           {"min_distinct_2", Num(t.min_distinct_2)},
           {"max_distinct_2_drop", Num(t.max_distinct_2_drop)},
           {"require_equivalence", t.require_equivalence}};
@@ -122,8 +123,16 @@ const char* CheckStateName(CheckState s) {
   return "not_run";
 }
 
+static json SessionsJson(const ValidationReport& r) {
+  if (!r.sessions) return nullptr;
+  json j = SessionQualityToJson(*r.sessions);
+  j["place_tokens"] = r.place_tokens;
+  j["placed_passed"] = r.placed_failure.empty();
+  return j;
+}
+
 bool ValidationReport::passed() const {
-  if (!release_problems.empty() || nodes.empty()) return false;
+  if (!release_problems.empty() || nodes.empty() || !placed_failure.empty()) return false;
   for (const NodeValidation& n : nodes) {
     if (!n.passed()) return false;
   }
@@ -167,6 +176,7 @@ json ValidationReportToJson(const ValidationReport& r) {
        {"full", ReferenceJson(r.full, true)},
        {"quantized_full", ReferenceJson(r.quantized_full, true)},
        {"nodes", nodes},
+       {"sessions", SessionsJson(r)},
        {"manifest",
         {{"updated", r.manifest_updated},
          {"signed", r.manifest_signed},
@@ -192,7 +202,8 @@ json ValidationManifestSection(const ValidationReport& r) {
        {"thresholds", ThresholdsJson(r.thresholds)},
        {"full", ReferenceJson(r.full, false)},
        {"quantized_full", ReferenceJson(r.quantized_full, false)},
-       {"nodes", nodes}});
+       {"nodes", nodes},
+       {"sessions", SessionsJson(r)}});
 }
 
 }  // namespace moedist

@@ -16,12 +16,18 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/session_quality.h"
 #include "runtime-min/degeneracy.h"
 
 namespace moedist {
 
+// Defaults a user would defend (docs/commands/validate.md): a node may lose at most 0.1
+// nats/token against the full model over every eval prompt (perplexity ×1.105), the worst case
+// of a session that lands there regardless of its content; placed sessions at most 0.05 (×1.05).
+// The old 1.0 (perplexity ×2.7) passed nodes that lost 0.9 nats/token.
 struct ValidateThresholds {
-  double max_logprob_drop = 1.0;      // nats/token below the full model: perplexity <= e x
+  double max_logprob_drop = 0.1;         // every node, all eval prompts
+  double max_placed_logprob_drop = 0.05;  // each prompt on the node `place` picks
   double min_distinct_2 = 0.30;       // mean distinct-2 of the node's greedy generations
   double max_distinct_2_drop = 0.20;  // below the full model's mean distinct-2
   bool require_equivalence = true;    // unquantized nodes: logits equal the masked full model's
@@ -113,6 +119,14 @@ struct ValidationReport {
   std::string recipe_name;             // the recipe's "name", or ""
   bool recipe_keeps_everything = false;
   std::vector<NodeValidation> nodes;
+  // Sessions over the eval suite: worst node, placed and oracle Δ (session_quality.h); set when
+  // every node was scored. place_tokens: what the placer saw of each prompt.
+  std::optional<SessionQuality> sessions;
+  int place_tokens = 0;
+  std::string placed_failure;  // the placed-sessions check, when it failed
+  // The "budget" object of the release's plan.json when it is a budget plan (plan
+  // --node-bytes): its candidates are plotted in the HTML page. Null otherwise.
+  nlohmann::json budget;
   // Manifest update
   bool manifest_updated = false;
   bool manifest_signed = false;      // re-signed with the given key

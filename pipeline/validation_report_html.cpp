@@ -6,6 +6,8 @@
 #include <cmath>
 #include <set>
 
+#include "pipeline/budget_pareto_svg.h"
+
 namespace moedist {
 namespace {
 
@@ -122,6 +124,21 @@ void QualityBars(const ValidationReport& r, std::string& out) {
                        bottom + 20, n.passed() ? "#000" : "#d62728", HtmlEscape(n.node));
   }
   out += "</svg>\n";
+}
+
+// Worst node, placed and oracle Δ over the eval suite.
+void SessionsTable(const ValidationReport& r, std::string& out) {
+  if (!r.sessions) return;
+  const SessionQuality& q = *r.sessions;
+  out += fmt::format(
+      "<h2>Sessions</h2>\n<p>Δ mean token log-probability vs the full model over the eval "
+      "suite. Placed: each prompt on the node <code>moedist place</code> picks from its first "
+      "{} tokens; oracle: each prompt on its best node.</p>\n<table>\n<tr><th>worst node</th>"
+      "<th>placed</th><th>oracle</th><th>placer found the best node</th></tr>\n"
+      "<tr><td>{:+.4f} ({})</td><td class=\"{}\">{:+.4f}</td><td>{:+.4f}</td><td>{:.0f}%</td>"
+      "</tr>\n</table>\n",
+      r.place_tokens, q.worst_node, HtmlEscape(r.nodes[q.worst_node_index].node),
+      r.placed_failure.empty() ? "ok" : "bad", q.placed, q.oracle, 100 * q.placed_best_share);
 }
 
 // Per domain, each node's Δ vs the full model, as a table shaded by size.
@@ -285,6 +302,8 @@ std::string ValidationReportHtml(const ValidationReport& r, const GateProfile* p
   }
   NodeTable(r, out);
   QualityBars(r, out);
+  SessionsTable(r, out);
+  out += BudgetParetoSvg(r.budget);
   DomainTable(r, out);
   if (profile != nullptr && !profile->layers.empty()) {
     ConcentrationCurves(*profile, out);

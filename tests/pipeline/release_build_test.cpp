@@ -304,5 +304,39 @@ TEST(ReleaseSpecParse, RefusesWhatIsWrongNamingTheField) {
   EXPECT_EQ(r->checkpoint, "/base/c");
 }
 
+TEST(ReleaseSpecParse, BudgetPlanFields) {
+  json spec = {{"schema_version", 1},
+               {"checkpoint", "c"},
+               {"calibration", "s"},
+               {"plan", {{"nodes", 4}, {"node_bytes", "8M"}, {"measure", 3}}},
+               {"release", {{"created", "2026-01-01T00:00:00Z"}}},
+               {"output", "o"}};
+  auto r = ParseReleaseSpec(spec.dump(), "r.json", "/base");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->plan.nodes, 4);
+  EXPECT_EQ(r->plan.node_bytes, 8u << 20);
+  EXPECT_EQ(r->plan.measure, 3);
+  spec["plan"]["node_bytes"] = 123456;
+  r = ParseReleaseSpec(spec.dump(), "r.json", "/base");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->plan.node_bytes, 123456u);
+
+  const std::vector<std::pair<json, std::string>> bad = {
+      {{{"nodes", 4}}, "needs \"node_bytes\""},
+      {{{"nodes", 4}, {"node_bytes", "lots"}}, "node_bytes"},
+      {{{"nodes", 4}, {"node_bytes", 0}}, "positive byte count"},
+      {{{"nodes", 4}, {"node_bytes", 9}, {"groups", 2}}, "fixed split"},
+      {{{"groups", 2}, {"measure", 2}}, "needs \"nodes\""},
+      {{{"nodes", 0}, {"node_bytes", 9}}, "plan.nodes"},
+  };
+  for (const auto& [plan, want] : bad) {
+    json j = spec;
+    j["plan"] = plan;
+    auto e = ParseReleaseSpec(j.dump(), "r.json", "/base");
+    ASSERT_FALSE(e.ok()) << plan.dump();
+    EXPECT_NE(e.status().message().find(want), std::string::npos) << e.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace moedist

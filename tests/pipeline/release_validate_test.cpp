@@ -72,6 +72,7 @@ ValidateOptions SmallOptions(const std::string& dist, const std::string& ckpt,
   // A node of 10 of the example's 16 specialised experts loses 1-1.6 nats/token over all
   // eight domains (docs/commands/validate.md); these tests are about the mechanics.
   v.thresholds.max_logprob_drop = 5;
+  v.thresholds.max_placed_logprob_drop = 5;
   v.thresholds.min_distinct_2 = 0;
   v.thresholds.max_distinct_2_drop = 1;
   v.generation_prompts = 4;
@@ -200,6 +201,41 @@ TEST_F(ExampleRelease, TamperedGroupFileFailsThatNodeNamingTheFile) {
   auto d = ParseDistribution(*ReadManifestFile(dist_ + "/distribution.json"), "d");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->validation.at("failed_nodes"), nlohmann::json::array({"node-1"}));
+}
+
+TEST_F(ExampleRelease, SessionsReportWorstPlacedAndOracle) {
+  ASSERT_NO_FATAL_FAILURE(Pack("placement"));
+  ValidateOptions v = SmallOptions(dist_, ExampleDir(), ExampleSuite("eval"), tmp_);
+  v.generation_prompts = 1;
+  v.update_manifest = false;
+  v.place_tokens = 5;
+  auto r = ValidateRelease(v);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->sessions.has_value());
+  const SessionQuality& q = *r->sessions;
+  ASSERT_EQ(q.node_delta.size(), 2u);
+  // The per-node figures are the nodes' own Δ over every prompt.
+  for (size_t g = 0; g < 2; ++g) EXPECT_NEAR(q.node_delta[g], *r->nodes[g].delta_vs_full, 1e-9);
+  EXPECT_EQ(q.worst_node, std::min(q.node_delta[0], q.node_delta[1]));
+  EXPECT_LE(q.worst_node, q.oracle);  // the oracle is at least every node on every prompt
+  EXPECT_LE(q.placed, q.oracle + 1e-12);
+  EXPECT_EQ(q.placed_node.size(), r->eval_prompt_ids.size());
+  EXPECT_EQ(q.prompts_per_node[0] + q.prompts_per_node[1],
+            static_cast<int>(r->eval_prompt_ids.size()));
+  EXPECT_EQ(r->place_tokens, 5);
+  EXPECT_TRUE(r->placed_failure.empty());
+  const auto j = ValidationReportToJson(*r);
+  EXPECT_EQ(j["sessions"]["placed"], q.placed);
+  EXPECT_EQ(j["thresholds"]["max_placed_logprob_drop"], 5.0);
+
+  // A placed limit the split cannot meet fails the release, though every node passes its own.
+  v.thresholds.max_placed_logprob_drop = 0;
+  auto strict = ValidateRelease(v);
+  ASSERT_TRUE(strict.ok());
+  EXPECT_TRUE(strict->FailedNodes().empty());
+  EXPECT_FALSE(strict->passed());
+  EXPECT_NE(strict->placed_failure.find("placed sessions"), std::string::npos)
+      << strict->placed_failure;
 }
 
 TEST_F(ExampleRelease, ImpossibleThresholdFailsEveryNode) {
