@@ -13,9 +13,10 @@ namespace moedist {
 namespace {
 namespace fs = std::filesystem;
 
-// Safetensors header bytes per tensor (name, dtype, shape and offsets as JSON): an allowance for
-// the prediction; measuring reads the real sizes.
-constexpr uint64_t kHeaderBytesPerTensor = 160;
+// Safetensors header bytes per tensor (name, dtype, shape, offsets and the moedist.quant metadata
+// entry as JSON): an allowance for the prediction, measured on the example model's quantized
+// bundles (about 320); measuring reads the real sizes.
+constexpr uint64_t kHeaderBytesPerTensor = 330;
 
 bool IsTrunkMatrixClass(TensorClass c) {
   return c == TensorClass::kEmbedding || c == TensorClass::kAttention ||
@@ -234,7 +235,7 @@ double QuantErrorTable::Experts(const RecipeType& t, int overlay, bool in_overla
 }
 
 void FinishPrediction(CandidatePrediction& p) {
-  const double quant = kQuantLoss * (p.qerr_trunk + p.qerr_experts);
+  const double quant = kTrunkQuantLoss * p.qerr_trunk + kExpertQuantLoss * p.qerr_experts;
   p.worst = -kCaptureLoss * (1 - p.captured_worst) - quant;
   p.placed = -kCaptureLoss * (1 - p.captured_mean) - quant;
 }

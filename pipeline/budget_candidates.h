@@ -88,10 +88,13 @@ struct CandidatePrediction {
   double placed = 0;
 };
 
-// Predicted Δ = −kCaptureLoss·(1 − captured) − kQuantLoss·(qerr_trunk + qerr_experts), with the
-// coefficients fitted on examples/model (docs/commands/plan.md); a ranking device only.
-inline constexpr double kCaptureLoss = 2.0;
-inline constexpr double kQuantLoss = 4.0;
+// Predicted Δ = −kCaptureLoss·(1 − captured) − kTrunkQuantLoss·qerr_trunk −
+// kExpertQuantLoss·qerr_experts (nats/token), with the coefficients fitted on measured
+// candidates of examples/model (docs/commands/plan.md); a ranking device only. The trunk's error
+// costs more per unit than the experts': every token passes through every trunk matrix.
+inline constexpr double kCaptureLoss = 5.0;
+inline constexpr double kTrunkQuantLoss = 4.5;
+inline constexpr double kExpertQuantLoss = 2.0;
 void FinishPrediction(CandidatePrediction& p);
 
 // Every configuration of the layouts above for N nodes over the given types, with the overlay

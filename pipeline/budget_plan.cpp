@@ -150,17 +150,18 @@ std::vector<int> PickForMeasurement(const std::vector<BudgetCandidate>& cands, i
   return out;
 }
 
-// The measured choice: worst node first; within `tie` of each other, placed sessions; within
-// the tie on both, fewer bytes (a cheaper node that is as good), then the better worst node.
+// The measured choice: worst node first; within `tie` of each other, the better placed
+// sessions; equal on both, fewer bytes. The budget is the user's to fill: a cheaper candidate
+// never wins over a better one (whole candidates have placed == worst, so among them the best
+// measured one wins outright).
 bool BetterMeasured(const BudgetCandidate& a, const BudgetCandidate& b, double tie) {
   const SessionQuality& qa = a.measured->quality;
   const SessionQuality& qb = b.measured->quality;
   if (qa.worst_node > qb.worst_node + tie) return true;
   if (qa.worst_node < qb.worst_node - tie) return false;
-  if (qa.placed > qb.placed + tie) return true;
-  if (qa.placed < qb.placed - tie) return false;
-  if (a.measured->bytes != b.measured->bytes) return a.measured->bytes < b.measured->bytes;
-  return qa.worst_node > qb.worst_node;
+  if (qa.placed != qb.placed) return qa.placed > qb.placed;
+  if (qa.worst_node != qb.worst_node) return qa.worst_node > qb.worst_node;
+  return a.measured->bytes < b.measured->bytes;
 }
 
 int ChooseMeasured(const std::vector<BudgetCandidate>& cands, double tie) {
@@ -351,9 +352,11 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
   for (int i : picked) {
     if (i == r.chosen || !r.candidates[i].measured || r.candidates[i].over_budget) continue;
     const SessionQuality& q = r.candidates[i].measured->quality;
-    if (q.worst_node >= bq.worst_node - o.tie_nats) {
-      r.reason += fmt::format("; ties with {} (worst {:+.4f}) and wins on placed Δ or bytes",
-                              r.candidates[i].config.Id(), q.worst_node);
+    if (q.worst_node > bq.worst_node) {
+      r.reason += fmt::format(
+          "; {} has a worst node {:+.4f}, within the tie of {}, and worse placed sessions "
+          "({:+.4f})",
+          r.candidates[i].config.Id(), q.worst_node, o.tie_nats, q.placed);
     }
   }
   r.reason += best.config.whole ? "; no split needed: every node holds the whole model"
@@ -411,7 +414,10 @@ nlohmann::json BudgetPlanToJson(const BudgetPlanResult& r, const GateProfile& p,
         {"max_tokens_per_prompt", o.measure_tokens},
         {"place_tokens", o.place_tokens},
         {"full_mean_logprob", r.full_mean_logprob}}},
-      {"predictor", {{"capture_loss", kCaptureLoss}, {"quant_loss", kQuantLoss}}},
+      {"predictor",
+       {{"capture_loss", kCaptureLoss},
+        {"trunk_quant_loss", kTrunkQuantLoss},
+        {"expert_quant_loss", kExpertQuantLoss}}},
       {"configurations", r.configurations},
       {"over_budget", r.over_budget},
       {"seconds", r.seconds},

@@ -38,7 +38,7 @@ struct BudgetOptions {
   int measure_prompts = 0;     // calibration prompts scored; 0 = all
   int measure_tokens = 128;    // tokens per prompt scored
   int place_tokens = 64;       // tokens the placer sees, as `place --tokens`
-  double tie_nats = 0.01;      // worst-node Δs closer than this are a tie
+  double tie_nats = 0.002;     // worst-node Δs closer than this are a tie
   int threads = 1;             // pack threads while measuring
   int error_rows = 16;         // rows sampled per tensor for the quantization error
   int error_experts = 4;       // experts sampled per layer (the hottest)

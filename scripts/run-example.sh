@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded example: installs dependencies, builds moedist, builds the example
 # release with `moedist build examples/release.json` (the trained Qwen3-MoE of
-# examples/model/checkpoint profiled on examples/calibration, 2 groups plus an overlay, q8_0
-# recipe) into build/examples/release, signed with a key made here on the first run, verifies
+# examples/model/checkpoint profiled on examples/calibration, planned for 4 nodes of 8.5 MiB by
+# the budget planner, which measures whole and split candidates and picks the precisions) into
+# build/examples/release, signed with a key made here on the first run, verifies
 # it and prints the per-node report. A second run finds every step in the build cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,15 +29,28 @@ import json, sys
 out = sys.argv[1]
 plan = json.load(open(f"{out}/plan/plan.json"))
 dist = json.load(open(f"{out}/dist/distribution.json"))
-print(f"\nplan: {plan['groups']} groups, strategy {plan['strategy']}; captured mass on the "
-      "calibration prompts (share of the full model's routing mass a prompt keeps on its node):")
-print(f"  {'strategy':<11} {'mean':>7} {'p10':>7} {'min':>7} {'worst node':>11}")
-for name, rep in sorted(plan["comparison"].items()):
-    s = rep["planning"]
-    mark = "   <- chosen" if name == plan["strategy"] else ""
-    print(f"  {name:<11} {s['mean']:7.4f} {s['p10']:7.4f} {s['min']:7.4f} {s['worst_node_all']:11.4f}{mark}")
-print("  (mean, p10, min: over prompts, each on its best node; worst node: the lowest of each "
-      "node's mean over every prompt)")
+budget = plan.get("budget")
+if budget:
+    print(f"\nplan: {budget['nodes']} nodes of {budget['node_bytes']} bytes; measured on "
+          f"{budget['measure']['prompts']} calibration prompts (Δ nats/token vs the full model):")
+    print(f"  {'candidate':<40} {'bytes':>10} {'worst':>8} {'placed':>8}")
+    for c in budget["candidates"]:
+        m = c["measured"]
+        if not m:
+            continue
+        mark = "   <- chosen" if c["id"] == budget["chosen"] else ""
+        print(f"  {c['id']:<40} {m['bytes']:>10} {m['worst_node']:+8.4f} {m['placed']:+8.4f}{mark}")
+    print(f"  {budget['reason']}")
+else:
+    print(f"\nplan: {plan['groups']} groups, strategy {plan['strategy']}; captured mass on the "
+          "calibration prompts (share of the full model's routing mass a prompt keeps on its node):")
+    print(f"  {'strategy':<11} {'mean':>7} {'p10':>7} {'min':>7} {'worst node':>11}")
+    for name, rep in sorted(plan["comparison"].items()):
+        s = rep["planning"]
+        mark = "   <- chosen" if name == plan["strategy"] else ""
+        print(f"  {name:<11} {s['mean']:7.4f} {s['p10']:7.4f} {s['min']:7.4f} {s['worst_node_all']:11.4f}{mark}")
+    print("  (mean, p10, min: over prompts, each on its best node; worst node: the lowest of each "
+          "node's mean over every prompt)")
 sizes = {}
 for bundle, entry in dist["bundles"].items():
     sizes[bundle] = sum(f["size"] for f in entry["files"])

@@ -50,5 +50,34 @@ with tempfile.TemporaryDirectory() as tmp:
             print(f"FAIL {strategy}: {e}")
         failed += bool(errors)
         passed += not errors
+    # Budget mode: plan.json with "budget" and "recipe", at a budget that fits everything (the
+    # unquantized whole model, Δ 0) and at one that forces quantization.
+    for label, node_bytes in [("roomy", "1G"), ("tight", None)]:
+        plan_path = os.path.join(tmp, f"plan-budget-{label}.json")
+        if node_bytes is None:
+            roomy = json.load(open(os.path.join(tmp, "plan-budget-roomy.json")))
+            keep = [c for c in roomy["budget"]["candidates"] if c["id"] == "whole t=keep e=keep"]
+            node_bytes = str(keep[0]["predicted"]["bytes"] * 2 // 3)
+        subprocess.run([exe, "plan", prof, "--nodes", "2", "--node-bytes", node_bytes,
+                        "--checkpoint", ckpt, "--suite", os.path.join(tmp, "suite.jsonl"),
+                        "--measure", "2", "--measure-prompts", "4", "--measure-tokens", "8",
+                        "-o", plan_path], check=True, capture_output=True)
+        plan = json.load(open(plan_path))
+        errors = [e.message for e in validator.iter_errors(plan)]
+        b = plan["budget"]
+        chosen = [c for c in b["candidates"] if c["id"] == b["chosen"]]
+        if len(chosen) != 1 or not chosen[0]["measured"]:
+            errors.append("the chosen candidate is not one measured candidate")
+        elif chosen[0]["measured"]["bytes"] > b["node_bytes"]:
+            errors.append("the chosen candidate's files exceed the budget")
+        if label == "roomy" and (b["chosen"] != "whole t=keep e=keep" or
+                                 chosen[0]["measured"]["worst_node"] != 0):
+            errors.append(f"roomy budget chose {b['chosen']}, expected the lossless whole model")
+        if label == "tight" and b["chosen"] == "whole t=keep e=keep":
+            errors.append("tight budget chose the unquantized model, which does not fit")
+        for e in errors:
+            print(f"FAIL budget {label}: {e}")
+        failed += bool(errors)
+        passed += not errors
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -20,8 +20,8 @@ for e in validator.iter_errors(example):
     failed += 1
 
 
-def patched(path, value):
-    j = copy.deepcopy(example)
+def patched(path, value, base=None):
+    j = copy.deepcopy(example if base is None else base)
     node = j
     for key in path[:-1]:
         node = node.setdefault(key, {})
@@ -32,6 +32,23 @@ def patched(path, value):
     return j
 
 
+# The example plans to a budget; the fixed-split fields are checked on a fixed-split variant.
+fixed = copy.deepcopy(example)
+fixed["plan"] = {"groups": 2, "overlay": 2, "strategy": "placement"}
+for e in validator.iter_errors(fixed):
+    print(f"FAIL fixed-split variant: {e.message}")
+    failed += 1
+budget_refused = [
+    (("plan", "nodes"), 0),
+    (("plan", "node_bytes"), "lots"),
+    (("plan", "node_bytes"), None),  # nodes without node_bytes
+    (("plan", "groups"), 2),  # a fixed-split field beside nodes
+    (("plan", "measure"), 0),
+]
+for path, value in budget_refused:
+    if not list(validator.iter_errors(patched(path, value))):
+        print(f"FAIL the schema accepts {'.'.join(path)} = {value!r} in a budget plan")
+        failed += 1
 refused = [
     (("extra",), 1),
     (("release", "created"), None),
@@ -46,8 +63,9 @@ refused = [
     (("schema_version",), 2),
 ]
 for path, value in refused:
-    if not list(validator.iter_errors(patched(path, value))):
+    if not list(validator.iter_errors(patched(path, value, fixed))):
         print(f"FAIL the schema accepts {'.'.join(path)} = {value!r}")
         failed += 1
-print(f"{len(refused) + 1 - failed} passed, {failed} failed")
+total = len(refused) + len(budget_refused) + 2
+print(f"{total - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
