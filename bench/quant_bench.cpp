@@ -97,8 +97,9 @@ int main(int argc, char** argv) {
 
   std::printf("\n%-5s %7s %16s %8s %16s %8s %12s\n", "type", "threads", "quantize GB/s", "x memcpy",
               "dequantize GB/s", "x memcpy", "dot GB/s");
-  for (const QuantType type : {QuantType::kF16, QuantType::kBF16, QuantType::kQ8_0,
-                               QuantType::kQ4_0, QuantType::kQ4_K, QuantType::kQ6_K}) {
+  for (const QuantType type :
+       {QuantType::kF16, QuantType::kBF16, QuantType::kQ8_0, QuantType::kQ4_0, QuantType::kQ2_K,
+        QuantType::kQ3_K, QuantType::kQ4_K, QuantType::kQ5_K, QuantType::kQ6_K}) {
     const size_t row_bytes = moedist::QuantRowBytes(type, kRow).value();
     for (int threads : {1, 2}) {
       const double sq = Best(reps, [&] {

@@ -10,7 +10,7 @@
 //                 model.safetensors, quantization metadata kept), which Model::Open reads. In
 //                 mask mode the experts the node does not hold are written filled with 0xFF
 //                 bytes — NaN in every float and block type (f32/f16/bf16/fp8 values, the f16
-//                 scales of q8_0/q4_0/q4_k/q6_k) — so the model's loader finds every expert,
+//                 scales of q8_0/q4_0/q2_k…q6_k) — so the model's loader finds every expert,
 //                 and a forward pass that used one despite the mask yields NaN logits.
 // Either way a node whose tensors are block-quantized loads only once runtime-min reads
 // quantized weights; until then Model::Open refuses it and the error says so.

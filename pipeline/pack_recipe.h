@@ -7,9 +7,10 @@
 // what can be stored, never failing on shape: 1-D tensors are never block-quantized (they fall
 // back to f32) and a row whose length is not a multiple of the block falls back along
 // q4_k / q3_k / q2_k → q4_0 → q8_0 → f16 and q6_k / q5_k → q8_0 → f16 (bf16 instead of f16 for
-// BF16 sources): q4_0 where it stores as few bits or fewer, q8_0 where q4_0 would lose precision
-// the request kept; every fallback is recorded in the choice's note. Unknown classes, types and fields are errors
-// naming them. Thread safety: plain values and pure functions.
+// BF16 sources): the smallest 32-value type for the ≤ 4.5-bit k-quants, q8_0 for those q4_0
+// would lose precision against. Every fallback is recorded in the choice's note. Unknown
+// classes, types and fields are errors naming them. Thread safety: plain values and pure
+// functions.
 #pragma once
 
 #include <cstdint>

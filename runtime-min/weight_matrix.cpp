@@ -11,7 +11,7 @@
 namespace moedist {
 namespace {
 
-constexpr int64_t kMaxBlockValues = 256;  // q4_k / q6_k super-blocks, the largest in the table
+constexpr int64_t kMaxBlockValues = 256;  // k-quant super-blocks, the largest in the table
 
 DType PlainDType(QuantType type) {
   switch (type) {

@@ -7,10 +7,10 @@
 // `row_bytes` apart; a view may start `col_offset` values into each stored row, so a column
 // slice of a fused tensor (Llama-4's up half of gate_up_proj) is a view too.
 //
-// Encodings: F32, F16, BF16 (one value per element) or a ggml block type (q8_0, q4_0, q4_k,
-// q6_k; docs/formats/quant.md). Block types encode each stored row as consecutive independent
-// blocks along the row, so any run of a row's values decodes from the blocks that cover it; a
-// view's col_offset need not fall on a block boundary.
+// Encodings: F32, F16, BF16 (one value per element) or a ggml block type (q8_0, q4_0, q2_k,
+// q3_k, q4_k, q5_k, q6_k; docs/formats/quant.md). Block types encode each stored row as
+// consecutive independent blocks along the row, so any run of a row's values decodes from the
+// blocks that cover it; a view's col_offset need not fall on a block boundary.
 // Thread safety: a plain value; the bytes it points at must outlive it and not change.
 #pragma once
 

@@ -31,7 +31,7 @@ TEST(PackRecipe, ErrorsNameWhatIsWrong) {
     const char* expected;
   } cases[] = {
       {R"({"classes": {"embeddings": "q8_0"}})", "unknown tensor class \"embeddings\""},
-      {R"({"classes": {"embedding": "q3_k"}})", "unknown type \"q3_k\""},
+      {R"({"classes": {"embedding": "q3_k_m"}})", "unknown type \"q3_k_m\""},  // a file mix
       {R"({"default": "q5"})", "unknown type \"q5\""},
       {R"({"defaults": "q8_0"})", "unknown field \"defaults\""},
       {R"({"overrides": [{"pattern": "x"}]})", "overrides[0]"},
@@ -88,6 +88,34 @@ TEST(PackRecipe, RuleOrderOverrideThenClassThenDefault) {
   EXPECT_EQ(lm->rule, "default");
 }
 
+// The low-bit k-quants by class: each stored as asked where rows are whole super-blocks, each
+// falling back along its own chain (q2_k / q3_k to q4_0, q5_k to q8_0) where they are not.
+TEST(PackRecipe, LowBitKQuantsResolveByClassAndFallBack) {
+  const PackRecipe r = Parse(R"({"default": "q8_0", "classes": {"routed_expert": "q2_k",
+      "shared_expert": "q3_k", "overlay": "q5_k"}})");
+  struct Case {
+    TensorClass cls;
+    bool overlay;
+    uint64_t row;
+    const char* requested;
+    const char* stored;
+  } cases[] = {
+      {TensorClass::kRoutedExpert, false, 512, "q2_k", "q2_k"},
+      {TensorClass::kRoutedExpert, false, 128, "q2_k", "q4_0"},
+      {TensorClass::kSharedExpert, false, 256, "q3_k", "q3_k"},
+      {TensorClass::kSharedExpert, false, 96, "q3_k", "q4_0"},
+      {TensorClass::kRoutedExpert, true, 768, "q5_k", "q5_k"},
+      {TensorClass::kRoutedExpert, true, 128, "q5_k", "q8_0"},
+  };
+  for (const Case& c : cases) {
+    auto t = ResolveTensorType(r, Facts("model.layers.1.mlp.w", c.cls, {64, c.row}, c.overlay));
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(t->requested.Name(), c.requested) << c.row;
+    EXPECT_EQ(t->stored.Name(), c.stored) << c.requested << " row " << c.row;
+    EXPECT_EQ(t->note.empty(), std::string(c.stored) == c.requested) << t->note;
+  }
+}
+
 TEST(PackRecipe, OneDimensionalTensorsAreNeverBlockQuantized) {
   const PackRecipe r = Parse(R"({"default": "q4_k", "classes": {"router_bias": "bf16"}})");
   auto norm = ResolveTensorType(r, Facts("model.norm.weight", TensorClass::kNorm, {4096}));
@@ -113,7 +141,12 @@ TEST(PackRecipe, RowsThatDoNotFitTheBlockFallBack) {
       {"q4_k", 48, DType::kBF16, "bf16"},  {"q4_k", 48, DType::kF32, "f16"},
       {"q6_k", 64, DType::kF32, "q8_0"},   {"q6_k", 100, DType::kF32, "f16"},
       {"q8_0", 64, DType::kF32, "q8_0"},   {"q4_0", 33, DType::kF16, "f16"},
-      {"f16", 7, DType::kF32, "f16"},      {"keep", 7, DType::kF32, "keep"},
+      {"q5_k", 768, DType::kF32, "q5_k"},  {"q5_k", 96, DType::kBF16, "q8_0"},
+      {"q5_k", 80, DType::kBF16, "bf16"},  {"q3_k", 256, DType::kF32, "q3_k"},
+      {"q3_k", 160, DType::kF32, "q4_0"},  {"q3_k", 100, DType::kF16, "f16"},
+      {"q2_k", 1024, DType::kF16, "q2_k"}, {"q2_k", 64, DType::kF16, "q4_0"},
+      {"Q2_K", 48, DType::kBF16, "bf16"},  {"f16", 7, DType::kF32, "f16"},
+      {"keep", 7, DType::kF32, "keep"},
   };
   for (const Case& c : cases) {
     const PackRecipe r = Parse(fmt::format(R"({{"default": "{}"}})", c.type));

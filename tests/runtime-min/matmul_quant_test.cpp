@@ -15,7 +15,8 @@
 namespace moedist {
 namespace {
 
-const QuantType kBlockTypes[] = {QuantType::kQ8_0, QuantType::kQ4_0, QuantType::kQ4_K,
+const QuantType kBlockTypes[] = {QuantType::kQ8_0, QuantType::kQ4_0, QuantType::kQ2_K,
+                                 QuantType::kQ3_K, QuantType::kQ4_K, QuantType::kQ5_K,
                                  QuantType::kQ6_K};
 
 // A [rows, row_length] tensor of N(0, 1) values in `type`, and its values decoded back.
@@ -90,7 +91,7 @@ TEST(MatMulQuant, OutMajorRowsMatchDequantizedReference) {
 }
 
 // Llama-4's gate_up [H, 2I] as x @ W: stored rows are input features of 2I values; the up half
-// is the view that starts I values in. I = 160 (q8_0 / q4_0: five blocks; q4_k / q6_k: inside
+// is the view that starts I values in. I = 160 (q8_0 / q4_0: five blocks; k-quants: inside
 // the first super-block) and I = 144 (not a multiple of 32 either): views start mid-block.
 TEST(MatMulQuant, InMajorColumnViewsStartingMidBlock) {
   for (QuantType type : kBlockTypes) {
