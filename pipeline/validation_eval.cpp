@@ -17,7 +17,7 @@ namespace {
 Result<std::vector<float>> RunAllLogits(const MaskedModel& m, std::span<const int32_t> tokens) {
   Sequence seq(*m.model);
   std::vector<float> logits;
-  RETURN_IF_ERROR(Forward(*m.model, seq, tokens, {m.mask, nullptr, true}, &logits));
+  RETURN_IF_ERROR(Forward(*m.model, seq, tokens, {.mask = m.mask, .all_logits = true}, &logits));
   return logits;
 }
 

@@ -106,8 +106,8 @@ TEST(QuantizedWeights, QuantizedTensorsLoadAndRunCloseToTheOriginal) {
   const std::vector<int32_t> ids = {1, 17, 42, 99, 3, 250, 7, 64};
   std::vector<float> a, b;
   Sequence sa(**full), sb(**quant);
-  ASSERT_TRUE(Forward(**full, sa, ids, {nullptr, nullptr, true}, &a).ok());
-  ASSERT_TRUE(Forward(**quant, sb, ids, {nullptr, nullptr, true}, &b).ok());
+  ASSERT_TRUE(Forward(**full, sa, ids, {.all_logits = true}, &a).ok());
+  ASSERT_TRUE(Forward(**quant, sb, ids, {.all_logits = true}, &b).ok());
   ASSERT_EQ(a.size(), b.size());
   double diff = 0, ref = 0;
   bool differs = false;
