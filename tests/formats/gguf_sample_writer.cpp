@@ -2,7 +2,9 @@
 // each, what an independent parser must find in it:
 //   NAME.gguf.expected.json  for tests/formats/gguf_npm/check_gguf.mjs (@huggingface/gguf)
 //   NAME.gguf.expected.txt   for tests/formats/gguf_ggml_check.c (ggml's own gguf.cpp)
-// Every sample is first re-read by moedist's strict reader. Used by the ctests
+// One more sample, imatrix.gguf, is an importance matrix written by formats/imatrix_gguf.h (the
+// layout llama.cpp's llama-imatrix writes). Every sample is first re-read by moedist's strict
+// reader. Used by the ctests
 // gguf.npm_parser_check and gguf.ggml_parser_check (tests/CMakeLists.txt).
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +18,7 @@
 
 #include "formats/gguf_reader.h"
 #include "formats/gguf_writer.h"
+#include "formats/imatrix_gguf.h"
 
 namespace moedist {
 namespace {
@@ -154,6 +157,30 @@ std::vector<GgufKv> LlamaLikeMetadata() {
   };
 }
 
+int WriteExpectations(const Sample& s, const fs::path& dir);
+
+// An importance matrix as profile --imatrix writes it: a dense entry and a merged expert entry
+// (3 experts, one of which saw no token).
+int WriteImatrixSample(const fs::path& dir) {
+  Imatrix m;
+  m.datasets = {"examples/calibration/calibration.jsonl"};
+  m.chunk_count = 5;
+  m.chunk_size = 256;
+  m.entries["blk.0.attn_q.weight"] = {4, {1.5f, 0.25f, 3.0f, 0.0f}, {7.0f}};
+  m.entries["blk.0.ffn_down_exps.weight"] = {
+      2, {0.5f, 1.0f, 0.0f, 0.0f, 2.0f, 4.0f}, {3.0f, 0.0f, 4.0f}};
+  const fs::path path = dir / "imatrix.gguf";
+  if (Status st = WriteImatrixFile(path.string(), m); !st.ok()) {
+    return fprintf(stderr, "%s\n", st.ToString().c_str()), 1;
+  }
+  Sample s{"imatrix", {}, {}};
+  s.kvs = {{"general.type", GgufValue::String("imatrix")},
+           {"imatrix.datasets", GgufValue::Array(GgufArray::Strings(m.datasets))},
+           {"imatrix.chunk_count", GgufValue::U32(m.chunk_count)},
+           {"imatrix.chunk_size", GgufValue::U32(m.chunk_size)}};
+  return WriteExpectations(s, dir);
+}
+
 std::vector<Sample> Samples() {
   std::vector<std::pair<GgmlType, std::vector<uint64_t>>> every_type;
   for (const GgmlTypeInfo& info : GgmlTypeTable()) {
@@ -203,6 +230,12 @@ int WriteSample(const Sample& s, const fs::path& dir) {
   options.allow_nested_arrays = s.nested;
   Status st = WriteGgufFile(path.string(), s.kvs, sources, options);
   if (!st.ok()) return fprintf(stderr, "%s\n", st.ToString().c_str()), 1;
+  return WriteExpectations(s, dir);
+}
+
+// NAME.gguf.expected.{json,txt} for a sample already written as DIR/NAME.gguf.
+int WriteExpectations(const Sample& s, const fs::path& dir) {
+  const fs::path path = dir / (s.name + ".gguf");
   auto file = GgufFile::Open(path.string());  // row 16: re-read by the strict reader first
   if (!file.ok()) return fprintf(stderr, "%s\n", file.status().ToString().c_str()), 1;
 
@@ -210,7 +243,7 @@ int WriteSample(const Sample& s, const fs::path& dir) {
   // ggml does not align the data offset of a file without tensors (it reports the unpadded
   // end of the header), so the offset is only compared when there are tensors.
   const std::string data_offset =
-      s.shapes.empty() ? "none" : std::to_string((*file)->data_offset());
+      (*file)->tensors().empty() ? "none" : std::to_string((*file)->data_offset());
   std::string text = fmt::format("ggml_accepts {}\nversion 3\nalignment {}\ndata_offset {}\n"
                                  "n_kv {}\n",
                                  s.nested ? 0 : 1, (*file)->alignment(), data_offset,
@@ -261,5 +294,5 @@ int main(int argc, char** argv) {
   for (const moedist::Sample& s : moedist::Samples()) {
     if (int rc = moedist::WriteSample(s, argv[1]); rc != 0) return rc;
   }
-  return 0;
+  return moedist::WriteImatrixSample(argv[1]);
 }
