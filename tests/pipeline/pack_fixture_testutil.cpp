@@ -96,7 +96,7 @@ Result<std::vector<float>> RunLogits(const Model& model,
   for (const auto& seq_ids : ids) {
     Sequence seq(model);
     std::vector<float> logits;
-    RETURN_IF_ERROR(Forward(model, seq, seq_ids, {mask, nullptr, true}, &logits));
+    RETURN_IF_ERROR(Forward(model, seq, seq_ids, {.mask = mask, .all_logits = true}, &logits));
     all.insert(all.end(), logits.begin(), logits.end());
   }
   return all;
