@@ -188,8 +188,8 @@ Registrar registrar(
                       "budget mode: first tokens the placer sees, as place --tokens (default 64)")
            ->check(CLI::Range(1, 1000000));
        sub.add_option("--tie", o->budget.tie_nats,
-                      "budget mode: worst-node Δs this close (nats/token) are a tie, decided by "
-                      "placed Δ (default 0.002)")
+                      "budget mode: Δs this close (nats/token) are a tie: worst node first, then "
+                      "placed, then more bytes (default 0.002)")
            ->check(CLI::Range(0.0, 10.0));
        sub.add_option("-j,--threads", o->budget.threads,
                       "budget mode: pack threads while measuring (default 1)")

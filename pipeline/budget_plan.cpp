@@ -150,18 +150,19 @@ std::vector<int> PickForMeasurement(const std::vector<BudgetCandidate>& cands, i
   return out;
 }
 
-// The measured choice: worst node first; within `tie` of each other, the better placed
-// sessions; equal on both, fewer bytes. The budget is the user's to fill: a cheaper candidate
-// never wins over a better one (whole candidates have placed == worst, so among them the best
-// measured one wins outright).
+// The measured choice: worst node first; within `tie` of each other, placed sessions; within
+// the tie on both, the calibration suite cannot tell them apart, and the candidate with more
+// bytes (the less quantized, closer to the source model) is the safer bet on text it has not
+// seen — the budget is the user's to fill.
 bool BetterMeasured(const BudgetCandidate& a, const BudgetCandidate& b, double tie) {
   const SessionQuality& qa = a.measured->quality;
   const SessionQuality& qb = b.measured->quality;
   if (qa.worst_node > qb.worst_node + tie) return true;
   if (qa.worst_node < qb.worst_node - tie) return false;
-  if (qa.placed != qb.placed) return qa.placed > qb.placed;
-  if (qa.worst_node != qb.worst_node) return qa.worst_node > qb.worst_node;
-  return a.measured->bytes < b.measured->bytes;
+  if (qa.placed > qb.placed + tie) return true;
+  if (qa.placed < qb.placed - tie) return false;
+  if (a.measured->bytes != b.measured->bytes) return a.measured->bytes > b.measured->bytes;
+  return qa.worst_node > qb.worst_node;
 }
 
 int ChooseMeasured(const std::vector<BudgetCandidate>& cands, double tie) {
@@ -354,9 +355,9 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
     const SessionQuality& q = r.candidates[i].measured->quality;
     if (q.worst_node > bq.worst_node) {
       r.reason += fmt::format(
-          "; {} has a worst node {:+.4f}, within the tie of {}, and worse placed sessions "
-          "({:+.4f})",
-          r.candidates[i].config.Id(), q.worst_node, o.tie_nats, q.placed);
+          "; {} measured {:+.4f} / {:+.4f}, within the tie of {} nats/token, with fewer bytes "
+          "or worse placed sessions",
+          r.candidates[i].config.Id(), q.worst_node, q.placed, o.tie_nats);
     }
   }
   r.reason += best.config.whole ? "; no split needed: every node holds the whole model"
