@@ -6,6 +6,7 @@
 // f32 over the visible keys, weighted sum of values.
 #pragma once
 
+#include "runtime-min/activation_observer.h"
 #include "runtime-min/activations.h"
 #include "runtime-min/kv_cache.h"
 #include "runtime-min/model.h"
@@ -25,11 +26,12 @@ struct AttentionSpan {
 void AttendCached(const float* q, int n, int pos0, int num_heads, const KvCache& kv, int layer,
                   float scale, AttentionSpan span, float* out);
 
-// Grouped-query attention (Qwen, Mixtral, OLMoE, Llama-4).
+// Grouped-query attention (Qwen, Mixtral, OLMoE, Llama-4). `observer` (may be null) sees the
+// input of every projection (activation_observer.h).
 void AttentionGqa(const Model& m, int layer, const float* x, int n, int pos0, KvCache& kv,
-                  Activations& act, float* out);
+                  Activations& act, float* out, ActivationObserver* observer = nullptr);
 // Multi-head latent attention (DeepSeek-V2/V3, Kimi-K2).
 void AttentionMla(const Model& m, int layer, const float* x, int n, int pos0, KvCache& kv,
-                  Activations& act, float* out);
+                  Activations& act, float* out, ActivationObserver* observer = nullptr);
 
 }  // namespace moedist

@@ -9,7 +9,7 @@
 namespace moedist {
 
 void AttentionGqa(const Model& m, int layer, const float* x, int n, int pos0, KvCache& kv,
-                  Activations& act, float* out) {
+                  Activations& act, float* out, ActivationObserver* observer) {
   const ModelConfig& c = m.config();
   const AttentionConfig& a = c.attention;
   const RuntimeConfig& rc = m.runtime();
@@ -22,6 +22,9 @@ void AttentionGqa(const Model& m, int layer, const float* x, int n, int pos0, Kv
   float* att = Grow(act.att, size_t(n) * nh * hd);
 
   // 1. q, k, v projections (Qwen2: with biases).
+  for (MatmulWeight wt : {MatmulWeight::kAttnQ, MatmulWeight::kAttnK, MatmulWeight::kAttnV}) {
+    ObserveMatmulInput(observer, layer, wt, x, n, c.hidden_size);
+  }
   ApplyLinear(w.q, x, n, q);
   ApplyLinear(w.k, x, n, k);
   ApplyLinear(w.v, x, n, v);
@@ -71,6 +74,7 @@ void AttentionGqa(const Model& m, int layer, const float* x, int n, int pos0, Kv
   AttendCached(q, n, pos0, nh, kv, layer, static_cast<float>(a.softmax_scale), span, att);
 
   // 7. output projection.
+  ObserveMatmulInput(observer, layer, MatmulWeight::kAttnOutput, att, n, w.o.w.in);
   ApplyLinear(w.o, att, n, out);
 }
 

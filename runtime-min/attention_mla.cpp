@@ -13,7 +13,7 @@
 namespace moedist {
 
 void AttentionMla(const Model& m, int layer, const float* x, int n, int pos0, KvCache& kv,
-                  Activations& act, float* out) {
+                  Activations& act, float* out, ActivationObserver* observer) {
   const ModelConfig& c = m.config();
   const AttentionConfig& a = c.attention;
   const AttentionWeights& w = m.weights().layers[layer].attn;
@@ -29,22 +29,27 @@ void AttentionMla(const Model& m, int layer, const float* x, int n, int pos0, Kv
   // 1. queries: q_a → RMSNorm → q_b, or q_proj directly (q_lora_rank 0).
   if (a.q_lora_rank > 0) {
     float* ql = Grow(act.latent, size_t(n) * a.q_lora_rank);
+    ObserveMatmulInput(observer, layer, MatmulWeight::kAttnQA, x, n, c.hidden_size);
     ApplyLinear(w.q_a, x, n, ql);
     for (int t = 0; t < n; ++t) {
       RmsNorm(ql + t * a.q_lora_rank, w.q_a_norm.data(), a.q_lora_rank, eps,
               ql + t * a.q_lora_rank);
     }
+    ObserveMatmulInput(observer, layer, MatmulWeight::kAttnQB, ql, n, a.q_lora_rank);
     ApplyLinear(w.q_b, ql, n, q);
   } else {
+    ObserveMatmulInput(observer, layer, MatmulWeight::kAttnQ, x, n, c.hidden_size);
     ApplyLinear(w.q, x, n, q);
   }
 
   // 2. keys and values: kv_a = [latent | shared rope key]; RMSNorm(latent) → kv_b = per head
   //    [k_nope | v].
+  ObserveMatmulInput(observer, layer, MatmulWeight::kAttnKvA, x, n, c.hidden_size);
   ApplyLinear(w.kv_a, x, n, kva);
   for (int t = 0; t < n; ++t) {
     RmsNorm(kva + t * (lora + rope), w.kv_a_norm.data(), lora, eps, latent + t * lora);
   }
+  ObserveMatmulInput(observer, layer, MatmulWeight::kAttnKvB, latent, n, lora);
   ApplyLinear(w.kv_b, latent, n, kvb);
 
   // 3. rope on each head's q_rope and the shared k_rope; cache K = [k_nope | k_rope], V = v.
@@ -71,6 +76,7 @@ void AttentionMla(const Model& m, int layer, const float* x, int n, int pos0, Kv
   AttendCached(q, n, pos0, nh, kv, layer, scale, AttentionSpan{}, att);
 
   // 5. output projection.
+  ObserveMatmulInput(observer, layer, MatmulWeight::kAttnOutput, att, n, w.o.w.in);
   ApplyLinear(w.o, att, n, out);
 }
 

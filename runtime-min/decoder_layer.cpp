@@ -38,7 +38,8 @@ void RmsNormRows(const float* x, const std::vector<float>& weight, int n, int hs
 }
 
 Status DecoderLayerForward(const Model& model, int l, float* x, int n, int pos0, KvCache& kv,
-                           Activations& act, const ExpertMask* mask, RoutingObserver* observer) {
+                           Activations& act, const ExpertMask* mask, RoutingObserver* observer,
+                           ActivationObserver* activations) {
   const ModelConfig& c = model.config();
   const LayerWeights& lw = model.weights().layers[l];
   const int hs = c.hidden_size;
@@ -47,18 +48,18 @@ Status DecoderLayerForward(const Model& model, int l, float* x, int n, int pos0,
   // 1. attention block: x += Attention(RMSNorm(x)).
   RmsNormRows(x, lw.attn_norm, n, hs, c.rms_norm_eps, xn);
   if (c.attention.kind == AttentionKind::kMla) {
-    AttentionMla(model, l, xn, n, pos0, kv, act, branch);
+    AttentionMla(model, l, xn, n, pos0, kv, act, branch, activations);
   } else {
-    AttentionGqa(model, l, xn, n, pos0, kv, act, branch);
+    AttentionGqa(model, l, xn, n, pos0, kv, act, branch, activations);
   }
   AddRows(branch, int64_t(n) * hs, x);
   RETURN_IF_ERROR(CheckActivationsFinite(model, l, "attention block", x, int64_t(n) * hs, hs));
   // 2. feed-forward block: x += FFN(RMSNorm(x)); MoE layers route under the mask.
   RmsNormRows(x, lw.ffn_norm, n, hs, c.rms_norm_eps, xn);
   if (lw.is_moe) {
-    MoeForward(model, l, xn, n, pos0, mask, observer, act, branch);
+    MoeForward(model, l, xn, n, pos0, mask, observer, act, branch, activations);
   } else {
-    MlpForward(lw.dense, xn, n, act, branch);
+    MlpForward(lw.dense, xn, n, act, branch, activations, {l, MlpSite::Kind::kDense});
   }
   AddRows(branch, int64_t(n) * hs, x);
   return CheckActivationsFinite(model, l, "feed-forward block", x, int64_t(n) * hs, hs);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "runtime-min/activation_observer.h"
 #include "runtime-min/activations.h"
 #include "runtime-min/expert_mask.h"
 #include "runtime-min/kv_cache.h"
@@ -34,9 +35,11 @@ void RmsNormRows(const float* x, const std::vector<float>& weight, int n, int hs
 // x [n, H] holds the residual stream of tokens at positions [pos0, pos0 + n) and is updated in
 // place: x += Attention(RMSNorm(x)); x += FFN(RMSNorm(x)). Keys and values go into `kv` at
 // `layer`; MoE layers route under `mask` (null: all experts) and report to `observer` (null:
-// nobody). Uses act.xn and act.branch, so `x` must not be one of them. Fails when the residual
-// stream turns NaN or Inf after a block (non_finite.h), as Forward() does.
+// nobody); every matmul's input goes to `activations` (null: nobody). Uses act.xn and
+// act.branch, so `x` must not be one of them. Fails when the residual stream turns NaN or Inf
+// after a block (non_finite.h), as Forward() does.
 Status DecoderLayerForward(const Model& model, int layer, float* x, int n, int pos0, KvCache& kv,
-                           Activations& act, const ExpertMask* mask, RoutingObserver* observer);
+                           Activations& act, const ExpertMask* mask, RoutingObserver* observer,
+                           ActivationObserver* activations = nullptr);
 
 }  // namespace moedist

@@ -29,8 +29,8 @@ Status Forward(const Model& model, Sequence& seq, std::span<const int32_t> token
   // 2-3. each decoder layer: attention block, then feed-forward block (MoE layers route under
   //      the mask), each added to the residual stream and checked for NaN/Inf (decoder_layer.h).
   for (int l = 0; l < c.num_layers; ++l) {
-    RETURN_IF_ERROR(
-        DecoderLayerForward(model, l, x, n, pos0, seq.kv(), act, opt.mask, opt.observer));
+    RETURN_IF_ERROR(DecoderLayerForward(model, l, x, n, pos0, seq.kv(), act, opt.mask, opt.observer,
+                                        opt.activations));
   }
   seq.kv().set_length(pos0 + n);
   if (!logits) return Status::Ok();

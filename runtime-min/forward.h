@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "runtime-min/activation_observer.h"
 #include "runtime-min/activations.h"
 #include "runtime-min/expert_mask.h"
 #include "runtime-min/kv_cache.h"
@@ -36,6 +37,7 @@ class Sequence {
 struct ForwardOptions {
   const ExpertMask* mask = nullptr;      // null: every expert allowed
   RoutingObserver* observer = nullptr;   // null: nobody watches the routing
+  ActivationObserver* activations = nullptr;  // null: nobody sees the matmul inputs
   bool all_logits = true;                // false: only the last token's logits
 };
 

@@ -60,7 +60,7 @@ Status ForwardLayerMajor(const Model& model, std::span<const std::vector<int32_t
       if (opt.on_prompt) opt.on_prompt(l, p);
       float* x = stream.data() + first_row[p] * hs;
       Status st = DecoderLayerForward(model, l, x, static_cast<int>(prompts[p].size()), 0, kv, act,
-                                      opt.mask, opt.observer);
+                                      opt.mask, opt.observer, opt.activations);
       if (!st.ok()) return st.WithContext(fmt::format("prompt {}", p));
     }
     kv.ReleaseLayer(l);

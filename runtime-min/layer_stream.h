@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "runtime-min/activation_observer.h"
 #include "runtime-min/expert_mask.h"
 #include "runtime-min/model.h"
 #include "runtime-min/routing_observer.h"
@@ -31,6 +32,7 @@ struct LayerStreamOptions {
   int last_layer = -1;                  // run layers [0, last_layer]; -1: all
   const ExpertMask* mask = nullptr;     // null: every expert allowed
   RoutingObserver* observer = nullptr;  // null: nobody watches the routing
+  ActivationObserver* activations = nullptr;  // null: nobody sees the matmul inputs
   // Non-null: release the embedding's pages once all prompts are embedded, and each layer's
   // pages once every prompt has been through it.
   const WeightPages* release = nullptr;

@@ -8,18 +8,48 @@
 
 namespace moedist {
 
-void MlpForward(const MlpWeights& w, const float* x, int n, Activations& act, float* out) {
+namespace {
+
+// The observer's names for an MLP's gate, up and down matrices.
+struct MlpWeightNames {
+  MatmulWeight gate, up, down;
+};
+MlpWeightNames NamesOf(MlpSite::Kind kind) {
+  switch (kind) {
+    case MlpSite::Kind::kShared:
+      return {MatmulWeight::kSharedGate, MatmulWeight::kSharedUp, MatmulWeight::kSharedDown};
+    case MlpSite::Kind::kExpert:
+      return {MatmulWeight::kExpertGate, MatmulWeight::kExpertUp, MatmulWeight::kExpertDown};
+    case MlpSite::Kind::kDense: break;
+  }
+  return {MatmulWeight::kFfnGate, MatmulWeight::kFfnUp, MatmulWeight::kFfnDown};
+}
+
+}  // namespace
+
+void MlpForward(const MlpWeights& w, const float* x, int n, Activations& act, float* out,
+                ActivationObserver* activations, MlpSite site) {
   const int64_t width = w.gate.out;
   float* gate = Grow(act.gate, size_t(n) * width);
   float* up = Grow(act.up, size_t(n) * width);
+  if (activations) {
+    const MlpWeightNames names = NamesOf(site.kind);
+    ObserveMatmulInput(activations, site.layer, names.gate, x, n, w.gate.in, site.expert);
+    ObserveMatmulInput(activations, site.layer, names.up, x, n, w.up.in, site.expert);
+  }
   MatMul(x, n, w.gate, gate);
   MatMul(x, n, w.up, up);
   SiluMul(gate, up, int64_t(n) * width, gate);
+  if (activations) {
+    ObserveMatmulInput(activations, site.layer, NamesOf(site.kind).down, gate, n, w.down.in,
+                       site.expert);
+  }
   MatMul(gate, n, w.down, out);
 }
 
-void MoeForward(const Model& m, int layer, const float* x, int n, int pos0,
-                const ExpertMask* mask, RoutingObserver* observer, Activations& act, float* out) {
+void MoeForward(const Model& m, int layer, const float* x, int n, int pos0, const ExpertMask* mask,
+                RoutingObserver* observer, Activations& act, float* out,
+                ActivationObserver* activations) {
   const ModelConfig& c = m.config();
   const MoeWeights& w = m.weights().layers[layer].moe;
   const int ne = c.routing.num_experts, k = c.routing.top_k, hs = c.hidden_size;
@@ -33,6 +63,7 @@ void MoeForward(const Model& m, int layer, const float* x, int n, int pos0,
   //    whose router is sliced to its experts gets bit for bit the logits the full router gives
   //    those experts (sgemm's blocking, and so its rounding, changes with E).
   r.logits.resize(size_t(n) * ne);
+  ObserveMatmulInput(activations, layer, MatmulWeight::kRouter, x, n, w.router.w.in);
   MatMulRowwise(x, n, w.router.w, r.logits.data());
   for (int t = 0; t < n && !w.router.bias.empty(); ++t) {
     for (int e = 0; e < ne; ++e) r.logits[size_t(t) * ne + e] += w.router.bias[e];
@@ -64,7 +95,7 @@ void MoeForward(const Model& m, int layer, const float* x, int n, int pos0,
       for (int d = 0; d < hs; ++d) xs[size_t(i) * hs + d] = x[size_t(t) * hs + d] * scale;
     }
     float* ys = Grow(act.rows_out, size_t(rows) * hs);
-    MlpForward(w.experts[e], xs, rows, act, ys);
+    MlpForward(w.experts[e], xs, rows, act, ys, activations, {layer, MlpSite::Kind::kExpert, e});
     for (int i = 0; i < rows; ++i) {
       const int s = slots[e][i], t = s / k;
       Axpy(scale_input ? 1.0f : r.weights[s], ys + size_t(i) * hs, out + size_t(t) * hs, hs);
@@ -74,10 +105,12 @@ void MoeForward(const Model& m, int layer, const float* x, int n, int pos0,
   // 5. shared experts, always on (Qwen2-MoE: scaled by sigmoid(shared_expert_gate · x)).
   if (w.has_shared) {
     float* ys = Grow(act.rows_out, size_t(n) * hs);
-    MlpForward(w.shared, x, n, act, ys);
+    MlpForward(w.shared, x, n, act, ys, activations, {layer, MlpSite::Kind::kShared});
     float* g = nullptr;
     if (!w.shared_gate.w.empty()) {
       g = Grow(act.shared_gate, n);
+      ObserveMatmulInput(activations, layer, MatmulWeight::kSharedExpertGate, x, n,
+                         w.shared_gate.w.in);
       ApplyLinear(w.shared_gate, x, n, g);
     }
     for (int t = 0; t < n; ++t) {
