@@ -1,7 +1,7 @@
 // moedist pack CKPT plan.json --out DIST [--recipe R] [-j N] [--shard-bytes B]
 //              [--release-name NAME] [--release-version V] [--created T] [--expires T]
 //              [--valid-days D] [--format safetensors|gguf|both]
-//              [--recheck-source stamp|digest|none] [--json]
+//              [--recheck-source stamp|digest|none] [--imatrix FILE] [--json]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -42,6 +42,10 @@ void PrintReport(const PackReport& r) {
         "first: {} in {}: {}\n",
         r.fallbacks.size(), r.fallbacks.front().tensor, r.fallbacks.front().bundle,
         r.fallbacks.front().choice.note);
+  }
+  if (!r.imatrix_sha256.empty()) {
+    fmt::print("importance matrix {}: {} stored tensors quantized with its weights\n",
+               r.imatrix_sha256.substr(0, 12), r.imatrix_weighted);
   }
   fmt::print("wrote {} files, {} bytes, {} tensors in {:.1f} s; {}/distribution.json\n",
              r.files.size(), r.bytes_written, r.tensors_written, r.seconds, r.out_dir);
@@ -85,6 +89,9 @@ Registrar registrar(
                       "types: keep, " +
                           QuantTypeNameList());
        sub.add_option("-o,--out", o->req.out_dir, "release directory to write")->required();
+       sub.add_option("--imatrix", o->req.imatrix_path,
+                      "importance matrix (llama.cpp imatrix GGUF, from profile --imatrix or "
+                      "llama-imatrix): block-quantized tensors are quantized with its weights");
        sub.add_option("-j,--threads", o->req.threads,
                       "shards written at once (default: hardware threads, at most 8)")
            ->check(CLI::Range(1, 256));

@@ -1,5 +1,5 @@
 // moedist profile CKPT --suite FILE [--layers SPEC] [--max-tokens-per-prompt N] [-j N]
-//                 [--max-rss BYTES] [--stream-layers] -o profile.json [--json]
+//                 [--max-rss BYTES] [--stream-layers] [--imatrix FILE] -o profile.json [--json]
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -9,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/byte_size.h"
 #include "core/json_strict.h"
+#include "formats/imatrix_gguf.h"
 #include "pipeline/gate_profiler.h"
 
 namespace moedist::cli {
@@ -18,6 +19,8 @@ struct ProfileCliOptions {
   ProfileOptions lib;
   std::string max_rss;  // "2G"; parsed by ParseByteSize
   std::string out;
+  std::string imatrix_out;  // --imatrix FILE
+  Imatrix imatrix;
   int jobs = 0;
   bool json = false;
 };
@@ -43,6 +46,7 @@ int RunProfile(ProfileCliOptions& o) {
     }
     o.lib.max_rss = *limit;
   }
+  if (!o.imatrix_out.empty()) o.lib.imatrix = &o.imatrix;
   o.lib.layer_progress = PrintLayerProgress;
   const bool tty = ::isatty(2);
   o.lib.progress = [tty](size_t done, size_t total, uint64_t tokens) {
@@ -62,6 +66,7 @@ int RunProfile(ProfileCliOptions& o) {
                              RankingCsv(*profile, l.layer));
   }
   if (st.ok()) st = WriteFileAtomically(o.out + ".ranking.csv", RankingCsv(*profile, -1));
+  if (st.ok() && !o.imatrix_out.empty()) st = WriteImatrixFile(o.imatrix_out, o.imatrix);
   if (!st.ok()) return ReportError("profile", st);
   const ProfileExecution& ex = profile->execution;
   nlohmann::json summary = {{"profile", o.out},
@@ -73,6 +78,9 @@ int RunProfile(ProfileCliOptions& o) {
                               {"max_rss_bytes", ex.max_rss},
                               {"estimated_peak_bytes", ex.estimated_peak},
                               {"peak_rss_bytes", ex.peak_rss}}}};
+  if (!o.imatrix_out.empty()) {
+    summary["imatrix"] = {{"path", o.imatrix_out}, {"entries", o.imatrix.entries.size()}};
+  }
   for (const auto& l : profile->layers) {
     auto curve = ConcentrationCurve(l);
     auto top = std::max_element(l.gate_mass.begin(), l.gate_mass.end()) - l.gate_mass.begin();
@@ -86,6 +94,10 @@ int RunProfile(ProfileCliOptions& o) {
   } else {
     fmt::print("profiled {} prompts, {} tokens; wrote {} (+ .arrays.safetensors, ranking CSVs)\n",
                profile->prompts.size(), profile->tokens, o.out);
+    if (!o.imatrix_out.empty()) {
+      fmt::print("wrote importance matrix {} ({} weight matrices)\n", o.imatrix_out,
+                 o.imatrix.entries.size());
+    }
     fmt::print("{}: peak RSS {} (estimated {}{})\n", ex.mode, FormatByteSize(ex.peak_rss),
                FormatByteSize(ex.estimated_peak),
                ex.max_rss > 0 ? ", limit " + FormatByteSize(ex.max_rss) : std::string());
@@ -120,6 +132,9 @@ Registrar registrar(
                     "layer's weights");
        sub.add_option("-j,--jobs", o->jobs, "compute threads (default: all cores)")
            ->check(CLI::Range(1, 1024));
+       sub.add_option("--imatrix", o->imatrix_out,
+                      "also write llama.cpp's importance matrix (imatrix GGUF) of every layer "
+                      "to FILE, for pack --imatrix or llama-quantize --imatrix");
        sub.add_option("-o,--out", o->out, "profile.json to write")->required();
        sub.add_flag("--json", o->json, "print a JSON summary");
        return [o] { return RunProfile(*o); };

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "core/process_memory.h"
 #include "formats/checkpoint_inventory.h"
 #include "pipeline/calibration_suite.h"
+#include "pipeline/imatrix_recorder.h"
 #include "pipeline/profile_accumulator.h"
 #include "pipeline/profile_memory.h"
 #include "pipeline/profile_passes.h"
@@ -139,7 +141,9 @@ Result<GateProfile> RunGateProfile(const ProfileOptions& o) {
   ForwardWorkload work;
   for (const auto& v : ids) work.prompt_tokens.push_back(static_cast<int>(v.size()));
   work.distinct_tokens = DistinctTokens(ids);
-  work.last_layer = layers.back();
+  // The importance matrix needs every layer; gate statistics only up to the last profiled one.
+  const int last_layer = o.imatrix ? c.num_layers - 1 : layers.back();
+  work.last_layer = last_layer;
   std::set<std::string> domains;
   for (const CalibrationPrompt& prompt : suite.prompts) domains.insert(prompt.domain);
   ProfileShape shape;
@@ -152,19 +156,31 @@ Result<GateProfile> RunGateProfile(const ProfileOptions& o) {
   Result<ProcessMemory> now = ReadProcessMemory();
   if (!now.ok() && o.max_rss > 0) return now.status().WithContext("--max-rss");
   const uint64_t held = now.ok() ? std::max(now->rss_bytes, now->peak_bytes) : 0;
+  const uint64_t statistics =
+      ProfileStatisticsBytes(shape) + (o.imatrix ? ImatrixRecorderBytes(*model) : 0);
   ASSIGN_OR_RETURN(ProfileMemoryPlan plan,
                    PlanProfileMemory(EstimatePromptByPrompt(*model, pages, work),
-                                     EstimateLayerMajor(*model, pages, work), held,
-                                     ProfileStatisticsBytes(shape), o.max_rss, o.stream_layers));
+                                     EstimateLayerMajor(*model, pages, work), held, statistics,
+                                     o.max_rss, o.stream_layers));
   p.execution = {plan.layer_stream ? "layer-stream" : "prompt-by-prompt", o.max_rss,
                  plan.estimate(), 0};
 
   ProfileAccumulator acc(&p, std::set<int>(layers.begin(), layers.end()));
+  std::optional<ImatrixRecorder> recorder;
+  if (o.imatrix) recorder.emplace(c.num_layers, c.routing.num_experts);
+  ActivationObserver* activations = recorder ? &*recorder : nullptr;
   if (plan.layer_stream) {
-    RETURN_IF_ERROR(
-        RunLayerStream(*model, pages, suite, ids, o, layers.back(), plan.estimate(), acc, p));
+    RETURN_IF_ERROR(RunLayerStream(*model, pages, suite, ids, o, last_layer, plan.estimate(), acc,
+                                   p, activations));
   } else {
-    RETURN_IF_ERROR(RunPromptByPrompt(*model, suite, ids, o, plan.estimate(), acc, p));
+    RETURN_IF_ERROR(RunPromptByPrompt(*model, suite, ids, o, plan.estimate(), acc, p, activations));
+  }
+  if (recorder) {
+    if (!recorder->error().empty()) return Status::Internal("imatrix: {}", recorder->error());
+    *o.imatrix = recorder->ToImatrix();
+    o.imatrix->datasets = {suite.path};
+    o.imatrix->chunk_count = static_cast<uint32_t>(ids.size());
+    o.imatrix->chunk_size = static_cast<uint32_t>(o.max_tokens_per_prompt);
   }
   if (Result<ProcessMemory> end = ReadProcessMemory(); end.ok()) {
     p.execution.peak_rss = end->peak_bytes;

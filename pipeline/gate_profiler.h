@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "formats/imatrix_gguf.h"
 #include "pipeline/gate_profile.h"
 
 namespace moedist {
@@ -35,6 +36,11 @@ struct ProfileOptions {
   // (profile_memory.h), refused if it cannot, and stopped if it goes over.
   uint64_t max_rss = 0;
   bool stream_layers = false;        // run layer by layer even when the whole model would fit
+  // Non-null: also record llama.cpp's importance matrix of every layer's matrices into it
+  // (pipeline/imatrix_recorder.h); the layer-by-layer pass then runs every layer, not just up to
+  // the last profiled one. datasets = {suite path}, chunk_count = prompts, chunk_size =
+  // max_tokens_per_prompt.
+  Imatrix* imatrix = nullptr;
   // Prompt by prompt: called after each prompt with (prompts done, total prompts, tokens so far).
   std::function<void(size_t, size_t, uint64_t)> progress;
   // Layer by layer: called once before the first layer (layer -1, with the plan) and after each.

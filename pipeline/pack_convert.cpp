@@ -151,6 +151,14 @@ Status ConvertRows(const ConvertInput& in, const RecipeType& stored, ByteSink& s
   }
   ASSIGN_OR_RETURN(RowDecoder decoder, RowDecoder::Make(in));
   const uint64_t len = decoder.row_length();
+  std::span<const float> importance;
+  if (in.importance) {
+    if (in.importance->size() != len) {
+      return Status::Internal("tensor \"{}\": {} importance values for rows of {}", t.name,
+                              in.importance->size(), len);
+    }
+    importance = *in.importance;
+  }
   const uint64_t slab = std::max<uint64_t>(1, len ? kSlabFloats / len : 1);
   thread_local std::vector<float> values;
   thread_local std::vector<uint8_t> encoded;
@@ -161,7 +169,7 @@ Status ConvertRows(const ConvertInput& in, const RecipeType& stored, ByteSink& s
       RETURN_IF_ERROR(decoder.Decode(row, row + n, values.data()));
       ASSIGN_OR_RETURN(uint64_t bytes, QuantTensorBytes(*stored.type, n, len));
       encoded.resize(bytes);
-      Status st = QuantizeRows(*stored.type, values, len, encoded);
+      Status st = QuantizeRowsWeighted(*stored.type, values, len, importance, encoded);
       if (!st.ok()) {
         return st.WithContext(fmt::format("tensor \"{}\" rows [{}, {})", t.name, row, row + n));
       }

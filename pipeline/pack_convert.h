@@ -5,13 +5,15 @@
 // range, one expert of a packed tensor is one range, a router sliced to a node's experts is one
 // range per expert. "keep" copies the ranges' bytes; anything else decodes them to f32 (FP8
 // block-scaled weights through their scale_inv), then encodes with quant/ (byte-identical to
-// ggml). Work goes through a few MiB of reused per-thread buffers, and the pages of the source
+// ggml; with an importance per column — pack --imatrix — byte-identical to ggml's
+// quantize_<type>(..., imatrix)). Work goes through a few MiB of reused per-thread buffers, and the pages of the source
 // mapping are released after each piece, so memory stays bounded whatever the tensor's size.
 // Non-finite values are refused when a tensor is converted (reliability row 38); "keep" copies
 // bytes without looking at them. Thread safety: functions may run on many threads at once.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,9 @@ struct ConvertInput {
   uint32_t scale_block_rows = 128;
   uint32_t scale_block_cols = 128;
   std::vector<RowRange> ranges;  // empty: the whole tensor
+  // Block types: one importance per column (row_length values, pack_imatrix.h) weighting every
+  // row's quantization error; null: unweighted.
+  std::shared_ptr<const std::vector<float>> importance;
 };
 
 // Rows and row length of `t` seen as 2-D.

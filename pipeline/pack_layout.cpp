@@ -97,6 +97,11 @@ class LayoutBuilder {
   Status PlanNode(int g);
   Status AddSlicedRouters(NodePlan& node);
   void CheckOverridesUsed();
+  // The importance weights for `tensor` stored as `type` (block types with an imatrix entry),
+  // counting it; null otherwise, noting block-quantized tensors the imatrix does not cover.
+  std::shared_ptr<const std::vector<float>> ImportanceFor(const std::string& tensor,
+                                                          QuantType type);
+  void ReportImatrixCoverage();
 
   const Checkpoint& ckpt_;
   const ModelConfig& cfg_;
@@ -111,7 +116,38 @@ class LayoutBuilder {
   std::map<std::string, std::pair<int, int>> expert_of_;  // stored routed name -> (layer, expert)
   std::map<std::string, Packed> packed_;                  // packed tensor name -> composition
   std::map<std::string, Router> routers_;                 // trunk router tensors of MoE layers
+  std::set<std::string> imatrix_missing_, imatrix_not_applicable_;
 };
+
+std::shared_ptr<const std::vector<float>> LayoutBuilder::ImportanceFor(const std::string& tensor,
+                                                                       QuantType type) {
+  if (!options_.imatrix || GetQuantTypeInfo(type).block_elements == 1) return nullptr;
+  auto w = options_.imatrix->For(tensor);
+  if (w) {
+    out_.imatrix_weighted += 1;
+  } else if (options_.imatrix->NotApplicable(tensor)) {
+    imatrix_not_applicable_.insert(tensor);
+  } else {
+    imatrix_missing_.insert(tensor);
+  }
+  return w;
+}
+
+void LayoutBuilder::ReportImatrixCoverage() {
+  if (!imatrix_missing_.empty()) {
+    out_.warnings.push_back(fmt::format(
+        "imatrix {} has no entry for {} block-quantized tensor(s) (first \"{}\"); they are "
+        "quantized without importance weights",
+        options_.imatrix->path(), imatrix_missing_.size(), *imatrix_missing_.begin()));
+  }
+  if (!imatrix_not_applicable_.empty()) {
+    out_.warnings.push_back(fmt::format(
+        "imatrix {} not applied to {} packed expert tensor(s) (first \"{}\"): they are stored "
+        "[in, out], so their quantized rows run along output features",
+        options_.imatrix->path(), imatrix_not_applicable_.size(),
+        *imatrix_not_applicable_.begin()));
+  }
+}
 
 BundlePlan& LayoutBuilder::Bundle(const std::string& name) {
   auto [it, inserted] = bundle_index_.emplace(name, out_.bundles.size());
@@ -172,6 +208,7 @@ Result<std::vector<LayoutBuilder::Stored>> LayoutBuilder::AddStored(
   }
   ConvertInput in{&t, keep ? nullptr : s.scale, fp8_rows_, fp8_cols_,
                   axis0 ? Axis0Ranges(t, *axis0) : std::vector<RowRange>{}};
+  if (!keep) in.importance = ImportanceFor(t.name, *choice.stored.type);
   ASSIGN_OR_RETURN(uint64_t bytes, ConvertedBytes(in, choice.stored));
   BundleTensor bt;
   bt.name = t.name;
@@ -286,6 +323,7 @@ Status LayoutBuilder::AddSlicedRouters(NodePlan& node) {
     shape[0] = held.size();
     ConvertInput in{&t, nullptr, fp8_rows_, fp8_cols_, Axis0Ranges(t, held)};
     const RecipeType stored = r.choice.stored;
+    if (stored.type) in.importance = ImportanceFor(name, *stored.type);
     BundleTensor bt;
     bt.name = name;
     ASSIGN_OR_RETURN(bt.bytes, ConvertedBytes(in, stored));
@@ -459,6 +497,7 @@ Result<ReleaseLayout> LayoutBuilder::Build(const std::vector<ClassifiedTensor>& 
   for (int g = 0; g < plan_.num_groups; ++g) RETURN_IF_ERROR(PlanNode(g));
   out_.aux_files = CheckpointAuxFiles(ckpt_.dir());
   CheckOverridesUsed();
+  ReportImatrixCoverage();
   return std::move(out_);
 }
 

@@ -26,6 +26,7 @@
 #include "pipeline/bundle_writer.h"
 #include "pipeline/expert_plan.h"
 #include "pipeline/node_bundle.h"
+#include "pipeline/pack_imatrix.h"
 #include "pipeline/pack_recipe.h"
 
 namespace moedist {
@@ -58,12 +59,18 @@ struct ReleaseLayout {
   std::vector<TensorDecision> decisions;
   std::vector<std::string> aux_files;  // small checkpoint files copied into each node
   std::vector<std::string> warnings;
+  // With LayoutOptions::imatrix: stored tensors quantized with importance weights (a tensor in
+  // several bundles, or sliced per node, counts once per stored copy).
+  uint64_t imatrix_weighted = 0;
 
   const BundlePlan* FindBundle(std::string_view name) const;
 };
 
 struct LayoutOptions {
   uint64_t shard_bytes = uint64_t{4} << 30;
+  // Non-null: block-quantized tensors the importance matrix describes are quantized with its
+  // weights; a warning lists block-quantized tensors it does not describe.
+  const PackImatrix* imatrix = nullptr;
 };
 
 // Checks that `plan` fits `config` (expert count, top-k, the set of MoE layers, every node able

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -197,18 +198,22 @@ nlohmann::json PackReportToJson(const PackReport& r) {
   }
   nlohmann::json nodes = nlohmann::json::array();
   for (const NodeInfo& n : r.nodes) nodes.push_back(NodeInfoToJson(n));
-  return {{"out", r.out_dir},
-          {"bundles", r.bundles},
-          {"bundle_bytes", r.bundle_bytes},
-          {"stored_types", r.stored_types},
-          {"files", files},
-          {"fallbacks", fallbacks},
-          {"nodes", nodes},
-          {"removed", r.removed},
-          {"warnings", r.warnings},
-          {"tensors_written", r.tensors_written},
-          {"bytes_written", r.bytes_written},
-          {"seconds", r.seconds}};
+  nlohmann::json out = {{"out", r.out_dir},
+                        {"bundles", r.bundles},
+                        {"bundle_bytes", r.bundle_bytes},
+                        {"stored_types", r.stored_types},
+                        {"files", files},
+                        {"fallbacks", fallbacks},
+                        {"nodes", nodes},
+                        {"removed", r.removed},
+                        {"warnings", r.warnings},
+                        {"tensors_written", r.tensors_written},
+                        {"bytes_written", r.bytes_written},
+                        {"seconds", r.seconds}};
+  if (!r.imatrix_sha256.empty()) {
+    out["imatrix"] = {{"sha256", r.imatrix_sha256}, {"tensors_weighted", r.imatrix_weighted}};
+  }
+  return out;
 }
 
 std::optional<SourceRecheck> ParseSourceRecheck(std::string_view name) {
@@ -227,8 +232,13 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   ASSIGN_OR_RETURN(std::vector<ClassifiedTensor> classified, ClassifyCheckpoint(*ckpt));
   RETURN_IF_ERROR(CheckPlanFitsModel(req.plan, cfg)
                       .WithContext(req.plan_source.empty() ? "plan" : req.plan_source));
+  std::optional<PackImatrix> imatrix;
+  if (!req.imatrix_path.empty()) {
+    ASSIGN_OR_RETURN(imatrix, PackImatrix::Load(req.imatrix_path, *ckpt, classified));
+  }
   ASSIGN_OR_RETURN(ReleaseLayout layout,
-                   PlanRelease(*ckpt, classified, req.plan, req.recipe, {req.shard_bytes}));
+                   PlanRelease(*ckpt, classified, req.plan, req.recipe,
+                               {req.shard_bytes, imatrix ? &*imatrix : nullptr}));
   if (req.format != NodeFileFormat::kSafetensors) {
     std::vector<NodeInfo> infos;
     for (const NodePlan& n : layout.nodes) infos.push_back(n.info);
@@ -346,6 +356,15 @@ Result<PackReport> PackRelease(const PackRequest& req) {
                         {"strategy", req.plan.strategy}};
   sections.overlay = {{"experts_per_layer", overlay_sizes}};
   sections.recipe = {{"recipe", req.recipe.source}};
+  if (imatrix) {
+    sections.recipe["imatrix"] = {
+        {"sha256", imatrix->sha256()},
+        {"file", std::filesystem::path(imatrix->path()).filename().string()},
+        {"entries", imatrix->entries()},
+        {"datasets", imatrix->datasets()},
+        {"chunk_count", imatrix->chunk_count()},
+        {"tensors_weighted", layout.imatrix_weighted}};
+  }
   const bool gguf_only = req.format == NodeFileFormat::kGguf;
   for (const BundlePlan& b : layout.bundles) {
     if (gguf_only) break;  // the node GGUFs are self-contained; no shared bundles are kept
@@ -413,6 +432,10 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   if (stale_temporaries > 0) {
     report.warnings.push_back(
         fmt::format("removed {} temporary files of an interrupted pack", stale_temporaries));
+  }
+  if (imatrix) {
+    report.imatrix_sha256 = imatrix->sha256();
+    report.imatrix_weighted = layout.imatrix_weighted;
   }
   report.tensors_written = tensors_written.load();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

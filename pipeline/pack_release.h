@@ -48,6 +48,10 @@ struct PackRequest {
   std::string plan_source;  // plan file path, for messages and the manifest ("" if built)
   PackRecipe recipe;
   std::string recipe_source;  // recipe file path ("" if built)
+  // An importance matrix (llama.cpp imatrix GGUF, `profile --imatrix`): block-quantized tensors
+  // it describes are quantized with its weights (pack_imatrix.h); "" = none. Its SHA-256 goes
+  // into distribution.json's recipe section.
+  std::string imatrix_path;
   std::string out_dir;        // DIST
   int threads = 1;            // shards written at once
   uint64_t shard_bytes = uint64_t{4} << 30;
@@ -85,6 +89,8 @@ struct PackReport {
   std::vector<NodeInfo> nodes;
   std::vector<std::string> removed;  // stale files of an earlier release
   std::vector<std::string> warnings;
+  std::string imatrix_sha256;     // "" without --imatrix
+  uint64_t imatrix_weighted = 0;  // stored tensors quantized with importance weights
   uint64_t tensors_written = 0;
   uint64_t bytes_written = 0;
   double seconds = 0;

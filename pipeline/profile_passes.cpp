@@ -21,10 +21,12 @@ Status RefuseNonFinite(const ProfileAccumulator& acc, const ProfileOptions& o) {
 
 Status RunPromptByPrompt(const Model& model, const CalibrationSuite& suite,
                          const std::vector<std::vector<int32_t>>& ids, const ProfileOptions& o,
-                         uint64_t estimate, ProfileAccumulator& acc, GateProfile& p) {
+                         uint64_t estimate, ProfileAccumulator& acc, GateProfile& p,
+                         ActivationObserver* activations) {
   Sequence seq(model);
   ForwardOptions fo;
   fo.observer = &acc;
+  fo.activations = activations;
   fo.all_logits = false;
   for (size_t i = 0; i < suite.prompts.size(); ++i) {
     const CalibrationPrompt& prompt = suite.prompts[i];
@@ -45,7 +47,8 @@ Status RunPromptByPrompt(const Model& model, const CalibrationSuite& suite,
 
 Status RunLayerStream(const Model& model, const WeightPages& pages, const CalibrationSuite& suite,
                       const std::vector<std::vector<int32_t>>& ids, const ProfileOptions& o,
-                      int last_layer, uint64_t estimate, ProfileAccumulator& acc, GateProfile& p) {
+                      int last_layer, uint64_t estimate, ProfileAccumulator& acc, GateProfile& p,
+                      ActivationObserver* activations) {
   for (size_t i = 0; i < suite.prompts.size(); ++i) {
     acc.BeginPrompt(suite.prompts[i].id, suite.prompts[i].domain,
                     static_cast<uint32_t>(ids[i].size()));
@@ -56,6 +59,7 @@ Status RunLayerStream(const Model& model, const WeightPages& pages, const Calibr
   LayerStreamOptions lo;
   lo.last_layer = last_layer;
   lo.observer = &acc;
+  lo.activations = activations;
   lo.release = &pages;
   lo.on_prompt = [&acc](int, size_t prompt) { acc.SelectPrompt(prompt); };
   lo.on_layer_done = [&](int layer) -> Status {

@@ -209,8 +209,9 @@ Result<ReleaseSpec> ParseReleaseSpec(std::string_view text, const std::string& s
   if (!r.Has("plan")) return Status::InvalidArgument("{}: missing required field \"plan\"", source);
   RETURN_IF_ERROR(ParsePlan(r.Sub("plan"), j["plan"], &s.plan, source + ".plan"));
   FieldReader pack = r.Sub("pack");
-  RETURN_IF_ERROR(pack.CheckObject({"recipe", "shard_bytes"}));
+  RETURN_IF_ERROR(pack.CheckObject({"recipe", "imatrix", "shard_bytes"}));
   RETURN_IF_ERROR(pack.Path("recipe", &s.pack.recipe));
+  RETURN_IF_ERROR(pack.Path("imatrix", &s.pack.imatrix));
   RETURN_IF_ERROR(pack.Integer("shard_bytes", &s.pack.shard_bytes, 1, int64_t{1} << 50));
   if (!r.Has("release")) {
     return Status::InvalidArgument("{}: missing required field \"release\"", source);

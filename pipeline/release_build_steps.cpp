@@ -127,6 +127,7 @@ Result<std::string> RunPack(const ReleaseSpec& spec, const StepContext& ctx) {
   req.out_dir = ctx.out_dir;
   req.threads = ctx.threads;
   req.shard_bytes = spec.pack.shard_bytes;
+  req.imatrix_path = spec.pack.imatrix;
   req.release_name = spec.release.name;
   req.release_version = spec.release.version;
   req.created = spec.release.created;
@@ -297,6 +298,7 @@ Result<std::vector<BuildStep>> MakeBuildSteps(const ReleaseSpec& spec,
                    [&spec](const StepContext& c) { return RunPlan(spec, c); }});
   std::vector<StepInput> pack_inputs = ckpt;
   if (!spec.pack.recipe.empty()) pack_inputs.push_back({"recipe", spec.pack.recipe});
+  if (!spec.pack.imatrix.empty()) pack_inputs.push_back({"imatrix", spec.pack.imatrix});
   const ReleaseSpecRelease& r = spec.release;
   steps.push_back({"pack",
                    {"plan"},
