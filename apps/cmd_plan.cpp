@@ -194,6 +194,9 @@ Registrar registrar(
        sub.add_option("-j,--threads", o->budget.threads,
                       "budget mode: pack threads while measuring (default 1)")
            ->check(CLI::Range(1, 256));
+       sub.add_flag("!--no-sensitivity", o->budget.sensitivity,
+                    "budget mode: do not measure the best split again with its overlay "
+                    "allocated per layer by measured layer sensitivity");
        sub.add_option("--scratch", o->budget.scratch_dir,
                       "budget mode: directory for measured candidates (default: a temporary one, "
                       "removed)");

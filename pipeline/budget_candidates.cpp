@@ -78,8 +78,67 @@ Status AddRowErrors(const CheckpointTensor& t, uint64_t first_row, uint64_t rows
 
 std::string CandidateConfig::Id() const {
   if (whole) return fmt::format("whole t={} e={}", trunk.Name(), experts.Name());
-  return fmt::format("split G={} o={} t={} g={} ov={}", groups, overlay, trunk.Name(),
-                     experts.Name(), overlay_type.Name());
+  return fmt::format("split G={} o={} t={} g={} ov={}{}", groups, overlay, trunk.Name(),
+                     experts.Name(), overlay_type.Name(),
+                     overlay_layers.empty() ? "" : " alloc=sensitivity");
+}
+
+std::map<int, int> OverlayCounts(const GateProfile& p, const CandidateConfig& c) {
+  std::map<int, int> out;
+  for (const LayerGateProfile& l : p.layers) {
+    auto it = c.overlay_layers.find(l.layer);
+    out[l.layer] = c.whole ? 0 : it != c.overlay_layers.end() ? it->second : c.overlay;
+  }
+  return out;
+}
+
+std::map<int, int> AllocateOverlayBySensitivity(const std::map<int, double>& delta_by_layer,
+                                                int overlay, int num_experts, int groups) {
+  std::map<int, int> out;
+  double total = 0;
+  for (const auto& [layer, d] : delta_by_layer) total += std::max(0.0, -d);
+  const int layers = static_cast<int>(delta_by_layer.size());
+  // Counts move in steps of `groups` from the residue of E mod G, so that every layer's groups
+  // stay equal (the node's bytes stay those of the uniform allocation), and stay smaller than a
+  // group, as every plan must (CheckPlan).
+  const int residue = num_experts % groups;
+  const int units = (overlay * layers - residue * layers) / groups;
+  int cap = -1;
+  for (int u = 0;; ++u) {
+    const int k = residue + groups * u;
+    if (!(k == 0 || k < (num_experts - k) / groups)) break;
+    cap = u;
+  }
+  if (!(total > 0) || units < 0 || cap < 0) {
+    for (const auto& [layer, d] : delta_by_layer) out[layer] = overlay;
+    return out;
+  }
+  std::map<int, int> given_units;
+  std::vector<std::pair<double, int>> remainders;
+  int given = 0;
+  for (const auto& [layer, d] : delta_by_layer) {
+    const double share = units * std::max(0.0, -d) / total;
+    const int u = std::min(cap, static_cast<int>(share));
+    given_units[layer] = u;
+    given += u;
+    remainders.push_back({share - u, layer});
+  }
+  // Largest remainder first; a layer at its cap passes its turn on.
+  std::stable_sort(remainders.begin(), remainders.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (bool progress = true; given < units && progress;) {
+    progress = false;
+    for (const auto& [rem, layer] : remainders) {
+      if (given == units) break;
+      if (given_units[layer] < cap) {
+        ++given_units[layer];
+        ++given;
+        progress = true;
+      }
+    }
+  }
+  for (const auto& [layer, u] : given_units) out[layer] = residue + groups * u;
+  return out;
 }
 
 PackRecipe CandidateRecipe(const CandidateConfig& c) {
@@ -106,10 +165,8 @@ PackRecipe CandidateRecipe(const CandidateConfig& c) {
 
 ExpertPlan CandidateSizingPlan(const GateProfile& p, const CandidateConfig& c) {
   std::map<int, std::vector<int>> overlay;
-  if (!c.whole && c.overlay > 0) {
-    for (const LayerGateProfile& l : p.layers) {
-      overlay[l.layer] = SelectOverlay(l, p.num_experts, c.overlay);
-    }
+  for (const auto& [layer, k] : OverlayCounts(p, c)) {
+    if (k > 0) overlay[layer] = SelectOverlay(*p.FindLayer(layer), p.num_experts, k);
   }
   return ContiguousPlan(p, c.whole ? 1 : c.groups, overlay);
 }

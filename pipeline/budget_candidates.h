@@ -36,8 +36,23 @@ struct CandidateConfig {
   RecipeType trunk;      // embeddings, attention, shared experts, dense MLPs, lm_head
   RecipeType experts;    // routed experts of the groups (all experts for whole)
   RecipeType overlay_type;
+  // Per-layer overlay counts when they differ between layers (sensitivity-driven allocation,
+  // AllocateOverlayBySensitivity); empty: `overlay` in every profiled layer.
+  std::map<int, int> overlay_layers = {};
   std::string Id() const;  // "whole/trunk=q8_0/experts=q4_k", "split-4/o=2/..."
 };
+
+// The overlay count of every profiled layer of `profile` for `c`.
+std::map<int, int> OverlayCounts(const GateProfile& profile, const CandidateConfig& c);
+
+// Per-layer overlay counts with the same total as `overlay` in every layer, given in proportion
+// to each layer's sensitivity (−Δ when only that layer is restricted to a node's experts;
+// positive Δ counts as 0), by largest remainder. Counts move in steps of `groups` (so each
+// layer's groups stay equal and the node's bytes stay the uniform allocation's) and stay
+// smaller than a group, as every plan's overlay must. All sensitivities 0: the uniform
+// allocation.
+std::map<int, int> AllocateOverlayBySensitivity(const std::map<int, double>& delta_by_layer,
+                                                int overlay, int num_experts, int groups);
 
 // Routers, norms and gates stay as the checkpoint has them: they are tiny, and the router decides
 // which experts run at all.

@@ -68,7 +68,28 @@ Result<MeasureBasis> PrepareMeasureBasis(const std::string& checkpoint_dir,
   for (const auto& t : b.prompts.tokens) b.weights.push_back(static_cast<double>(t.size() - 1));
   ASSIGN_OR_RETURN(b.full, ScoreEvalPrompts({full.get(), nullptr}, b.prompts, nullptr, nullptr));
   ASSIGN_OR_RETURN(b.probe, ProbePlacementRouting(*full, b.prompts.tokens, place_tokens));
+  b.full_model = std::move(full);
   return b;
+}
+
+Result<std::map<int, double>> MeasureLayerSensitivity(const MeasureBasis& basis,
+                                                      const ExpertPlan& plan) {
+  if (!basis.full_model) return Status::FailedPrecondition("no full model in the basis");
+  const Model& full = *basis.full_model;
+  std::map<int, double> out;
+  for (const auto& [layer, lp] : plan.layers) {
+    double sum = 0;
+    for (int g = 0; g < plan.num_groups; ++g) {
+      ASSIGN_OR_RETURN(ExpertMask mask,
+                       ExpertMask::FromLayers(full.config(), {{layer, plan.NodeExperts(layer, g)}},
+                                              "layer sensitivity"));
+      ASSIGN_OR_RETURN(QualityStats q,
+                       ScoreEvalPrompts({&full, &mask}, basis.prompts, nullptr, nullptr));
+      sum += q.mean_logprob - basis.full.mean_logprob;
+    }
+    out[layer] = sum / plan.num_groups;
+  }
+  return out;
 }
 
 Result<CandidateMeasurement> MeasureCandidate(const MeasureBasis& basis, const ExpertPlan& plan,

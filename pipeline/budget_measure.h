@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,7 @@ struct MeasureBasis {
   std::vector<double> weights;  // [prompt] tokens scored
   QualityStats full;            // the full model, every expert
   GateProfile probe;            // the placer's routing view (session_quality.h)
+  std::shared_ptr<const Model> full_model;
   int threads = 1;              // pack threads
 };
 
@@ -43,6 +46,13 @@ struct CandidateMeasurement {
   SessionQuality quality;
   double seconds = 0;
 };
+
+// Layer sensitivity: per MoE layer, the Δ mean log-probability (token-weighted, vs the full
+// model) when only that layer is restricted to what a node of `plan` holds and every other layer
+// keeps all experts, averaged over the plan's groups. Costs layers × groups scorings of the
+// basis' prompts on the full model (no packing).
+Result<std::map<int, double>> MeasureLayerSensitivity(const MeasureBasis& basis,
+                                                      const ExpertPlan& plan);
 
 // Packs `plan` with `recipe` into `dir`/dist (removed afterwards unless `keep`), then measures.
 Result<CandidateMeasurement> MeasureCandidate(const MeasureBasis& basis, const ExpertPlan& plan,

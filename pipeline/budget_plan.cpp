@@ -104,27 +104,27 @@ Result<std::optional<int>> FitOverlay(const Sizer& s, CandidateConfig c, uint64_
   return std::optional<int>(lo);
 }
 
-// Placement plans are the costly part of a prediction; many configurations share (G, overlay).
+// Placement plans are the costly part of a prediction; many configurations share the group
+// count and the overlay counts.
 class PlanCache {
  public:
   PlanCache(const GateProfile& p, const PlacementOptions& o) : p_(p), o_(o) {}
-  const ExpertPlan& Get(int groups, int overlay) {
-    auto key = std::make_pair(groups, overlay);
+  const ExpertPlan& Get(const CandidateConfig& c) {
+    const std::map<int, int> counts = OverlayCounts(p_, c);
+    auto key = std::make_pair(c.groups, counts);
     auto it = plans_.find(key);
     if (it != plans_.end()) return it->second;
     std::map<int, std::vector<int>> ov;
-    if (overlay > 0) {
-      for (const LayerGateProfile& l : p_.layers) {
-        ov[l.layer] = SelectOverlay(l, p_.num_experts, overlay);
-      }
+    for (const auto& [layer, k] : counts) {
+      if (k > 0) ov[layer] = SelectOverlay(*p_.FindLayer(layer), p_.num_experts, k);
     }
-    return plans_[key] = PlacementPlan(p_, groups, ov, o_);
+    return plans_[key] = PlacementPlan(p_, c.groups, ov, o_);
   }
 
  private:
   const GateProfile& p_;
   const PlacementOptions& o_;
-  std::map<std::pair<int, int>, ExpertPlan> plans_;
+  std::map<std::pair<int, std::map<int, int>>, ExpertPlan> plans_;
 };
 
 bool BetterPredicted(const BudgetCandidate& a, const BudgetCandidate& b) {
@@ -174,14 +174,23 @@ int ChooseMeasured(const std::vector<BudgetCandidate>& cands, double tie) {
   return best;
 }
 
+template <typename V>
+nlohmann::json LayerMapJson(const std::map<int, V>& m) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [layer, v] : m) j[std::to_string(layer)] = v;
+  return j;
+}
+
 nlohmann::json ConfigToJson(const CandidateConfig& c) {
-  return {{"id", c.Id()},
+  nlohmann::json j = {{"id", c.Id()},
           {"layout", c.whole ? "whole" : "split"},
           {"groups", c.groups},
           {"overlay", c.overlay},
           {"trunk_type", c.trunk.Name()},
           {"expert_type", c.experts.Name()},
           {"overlay_type", c.whole ? c.experts.Name() : c.overlay_type.Name()}};
+  if (!c.overlay_layers.empty()) j["overlay_by_layer"] = LayerMapJson(c.overlay_layers);
+  return j;
 }
 
 nlohmann::json CandidateToJson(const BudgetCandidate& c) {
@@ -286,7 +295,7 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
     if (c.whole) {
       pr.qerr_experts = qerr.Experts(c.experts, 0, false);
     } else {
-      const CaptureSummary s = SummariseCapture(p, plans.Get(c.groups, c.overlay));
+      const CaptureSummary s = SummariseCapture(p, plans.Get(c));
       pr.captured_mean = s.mean;
       pr.captured_worst = s.worst_group_all;
       const double share = OverlayMassShare(p, c.overlay);
@@ -315,25 +324,65 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
   r.prompts = static_cast<int>(basis.prompts.tokens.size());
   r.tokens = basis.full.tokens_scored;
   ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Make(o.scratch_dir));
-  const std::vector<int> picked = PickForMeasurement(r.candidates, o.measure);
+  std::vector<int> picked = PickForMeasurement(r.candidates, o.measure);
   int done = 0;
-  for (int i : picked) {
-    BudgetCandidate& c = r.candidates[i];
-    Progress(o, fmt::format("measuring {}/{}: {}", ++done, picked.size(), c.config.Id()));
-    const ExpertPlan plan = c.config.whole ? CandidateSizingPlan(p, c.config)
-                                           : plans.Get(c.config.groups, c.config.overlay);
+  auto MeasureOne = [&](BudgetCandidate& c, int i) {
+    Progress(o, fmt::format("measuring {}: {}", ++done, c.config.Id()));
+    const ExpertPlan plan =
+        c.config.whole ? CandidateSizingPlan(p, c.config) : plans.Get(c.config);
     auto m = MeasureCandidate(basis, plan, CandidateRecipe(c.config),
                               fmt::format("{}/candidate-{}", scratch.path(), i), o.keep_scratch);
     if (!m.ok()) {
       c.measure_error = m.status().ToString();
       Progress(o, "  failed: " + c.measure_error);
-      continue;
+      return;
     }
     c.measured = std::move(m).value();
     c.over_budget = c.measured->bytes > o.node_bytes;
     Progress(o, fmt::format("  {} per node, worst node {:+.4f}, placed {:+.4f} nats/token ({:.1f} s)",
                             FormatByteSize(c.measured->bytes), c.measured->quality.worst_node,
                             c.measured->quality.placed, c.measured->seconds));
+  };
+  for (int i : picked) {
+    BudgetCandidate& c = r.candidates[i];
+    MeasureOne(c, i);
+  }
+
+  // Sensitivity-driven overlay: the best measured split again, with the same overlay slots
+  // given to the layers in proportion to how much restricting each one alone costs.
+  int best_split = -1;
+  for (int i : picked) {
+    const BudgetCandidate& c = r.candidates[i];
+    if (c.config.whole || !c.measured || c.config.overlay == 0) continue;
+    if (best_split < 0 || c.measured->quality.worst_node >
+                              r.candidates[best_split].measured->quality.worst_node) {
+      best_split = i;
+    }
+  }
+  if (o.sensitivity && best_split >= 0) {
+    BudgetCandidate base = r.candidates[best_split];
+    Progress(o, fmt::format("layer sensitivity of {}", base.config.Id()));
+    ASSIGN_OR_RETURN(r.layer_sensitivity,
+                     MeasureLayerSensitivity(basis, plans.Get(base.config)));
+    r.sensitivity_of = base.config.Id();
+    CandidateConfig v = base.config;
+    v.overlay_layers = AllocateOverlayBySensitivity(r.layer_sensitivity, v.overlay,
+                                                    p.num_experts, v.groups);
+    if (v.overlay_layers != OverlayCounts(p, base.config)) {
+      BudgetCandidate cand{v};
+      ASSIGN_OR_RETURN(cand.predicted.bytes, sizer.Bytes(v));
+      const CaptureSummary s = SummariseCapture(p, plans.Get(v));
+      cand.predicted.captured_mean = s.mean;
+      cand.predicted.captured_worst = s.worst_group_all;
+      cand.predicted.qerr_trunk = base.predicted.qerr_trunk;
+      cand.predicted.qerr_experts = base.predicted.qerr_experts;
+      FinishPrediction(cand.predicted);
+      r.candidates.push_back(std::move(cand));
+      picked.push_back(static_cast<int>(r.candidates.size()) - 1);
+      MeasureOne(r.candidates.back(), picked.back());
+    } else {
+      Progress(o, "  the sensitivity allocation equals the uniform one");
+    }
   }
 
   // 4. Choose.
@@ -364,13 +413,20 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
                                 : "; split: no whole-model precision that fits measured better";
   r.recipe = CandidateRecipe(best.config);
 
-  PlanOptions po;
-  po.groups = best.config.groups;
-  po.overlay = best.config.overlay;
-  po.strategy = "placement";
-  po.force = true;  // viability is a proxy; the measurement above decided
-  po.placement = o.placement;
-  ASSIGN_OR_RETURN(r.plan, MakePlan(p, profile_path, po));
+  if (best.config.overlay_layers.empty()) {
+    PlanOptions po;
+    po.groups = best.config.groups;
+    po.overlay = best.config.overlay;
+    po.strategy = "placement";
+    po.force = true;  // viability is a proxy; the measurement above decided
+    po.placement = o.placement;
+    ASSIGN_OR_RETURN(r.plan, MakePlan(p, profile_path, po));
+  } else {
+    // Per-layer overlays: the measured plan itself (MakePlan takes one count for every layer).
+    r.plan.plan = plans.Get(best.config);
+    r.plan.comparison["placement"] = StrategyReport{SummariseCapture(p, r.plan.plan)};
+    r.plan.min_experts = min_experts;
+  }
   if (!best.viable) {
     r.plan.warnings.push_back(fmt::format(
         "the chosen split holds fewer than {} experts (4 × top-k) per node and layer; it was "
@@ -419,6 +475,10 @@ nlohmann::json BudgetPlanToJson(const BudgetPlanResult& r, const GateProfile& p,
        {{"capture_loss", kCaptureLoss},
         {"trunk_quant_loss", kTrunkQuantLoss},
         {"expert_quant_loss", kExpertQuantLoss}}},
+      {"sensitivity", r.sensitivity_of.empty()
+                          ? nlohmann::json(nullptr)
+                          : nlohmann::json{{"of", r.sensitivity_of},
+                                           {"delta_by_layer", LayerMapJson(r.layer_sensitivity)}}},
       {"configurations", r.configurations},
       {"over_budget", r.over_budget},
       {"seconds", r.seconds},

@@ -8,6 +8,8 @@
 //      sampled rows) and rank;
 //   3. measure the best `measure` by prediction, always including the best whole and the best
 //      split: pack to scratch and score every node on the calibration suite (budget_measure.h);
+//   3b. measure the best measured split again with its overlay slots given to the layers by
+//      measured sensitivity (Δ when only that layer is restricted to a node's experts);
 //   4. choose by the measured worst node Δ; within `tie_nats` of the best, by placed Δ, then by
 //      fewer bytes. A measured candidate whose real files exceed B is out.
 // The result is an ordinary plan (the chosen layout, as `plan --groups` writes it) plus the
@@ -44,6 +46,9 @@ struct BudgetOptions {
   int error_experts = 4;       // experts sampled per layer (the hottest)
   std::string scratch_dir;     // empty: a temporary directory, removed afterwards
   bool keep_scratch = false;   // keep each measured candidate's release
+  // Also measure the best measured split with its overlay slots allocated per layer by measured
+  // layer sensitivity (MeasureLayerSensitivity, AllocateOverlayBySensitivity).
+  bool sensitivity = true;
   PlacementOptions placement;
   std::function<void(const std::string&)> progress;  // one line per step; may be empty
 };
@@ -67,6 +72,8 @@ struct BudgetPlanResult {
   PlanResult plan;  // the chosen layout
   PackRecipe recipe;
   std::string checkpoint_dir, suite_path;
+  std::map<int, double> layer_sensitivity;  // [layer] Δ, when measured
+  std::string sensitivity_of;                // the split it was measured on
   double full_mean_logprob = 0;
   int prompts = 0;
   int64_t tokens = 0;

@@ -89,6 +89,36 @@ TEST(BudgetCandidates, EnumerationKeepsPrecisionsOrdered) {
   }
 }
 
+TEST(BudgetCandidates, SensitivityAllocationKeepsTheTotalAndTheCap) {
+  // Layer 2 costs most when restricted, layer 0 nothing: slots go where they help.
+  const std::map<int, double> delta = {{0, 0.01}, {1, -0.1}, {2, -0.6}, {3, -0.3}};
+  const auto a = AllocateOverlayBySensitivity(delta, 2, 16, 2);
+  int total = 0;
+  for (const auto& [layer, k] : a) {
+    total += k;
+    EXPECT_EQ((16 - k) % 2, 0) << "layer " << layer << ": unequal groups";
+    EXPECT_LT(k, (16 - k) / 2) << "layer " << layer << ": overlay not smaller than a group";
+  }
+  EXPECT_EQ(total, 8);
+  EXPECT_EQ(a.at(0), 0);
+  EXPECT_EQ(a.at(2), 4);
+  EXPECT_GE(a.at(2), a.at(3));
+  EXPECT_GE(a.at(3), a.at(1));
+  // A layer at the cap (an overlay smaller than a group: 4 of 16 with 2 groups) passes the rest
+  // on.
+  const auto capped = AllocateOverlayBySensitivity({{0, -1.0}, {1, -0.001}}, 3, 16, 2);
+  EXPECT_EQ(capped.at(0), 4);
+  EXPECT_EQ(capped.at(1), 2);
+  // 15 experts in 2 groups: counts stay odd, so both groups stay equal.
+  for (const auto& [layer, k] : AllocateOverlayBySensitivity(delta, 3, 15, 2)) {
+    EXPECT_EQ((15 - k) % 2, 0) << layer;
+  }
+  // No layer costs anything: the uniform allocation.
+  const auto flat = AllocateOverlayBySensitivity({{0, 0.0}, {1, 0.2}}, 3, 16, 2);
+  EXPECT_EQ(flat.at(0), 3);
+  EXPECT_EQ(flat.at(1), 3);
+}
+
 TEST(BudgetCandidates, RecipeGivesEachClassItsType) {
   auto q8 = ParseRecipeType("q8_0"), q4 = ParseRecipeType("q4_k"), q6 = ParseRecipeType("q6_k");
   ASSERT_TRUE(q8.ok() && q4.ok() && q6.ok());
@@ -165,6 +195,17 @@ TEST(BudgetPlan, TightBudgetChoosesTheBestMeasuredCandidateThatFits) {
   EXPECT_GE(measured, 3);
   EXPECT_TRUE(whole_measured);
   EXPECT_TRUE(split_measured);
+  // The best measured split was measured again with a sensitivity-driven overlay of the same
+  // total, unless the allocation came out uniform.
+  ASSERT_FALSE(r->sensitivity_of.empty());
+  EXPECT_EQ(r->layer_sensitivity.size(), p.layers.size());
+  for (const BudgetCandidate& c : r->candidates) {
+    if (c.config.overlay_layers.empty()) continue;
+    EXPECT_TRUE(c.measured.has_value()) << c.config.Id();
+    int total = 0;
+    for (const auto& [layer, k] : c.config.overlay_layers) total += k;
+    EXPECT_EQ(total, c.config.overlay * static_cast<int>(p.layers.size())) << c.config.Id();
+  }
   EXPECT_LE(r->candidates[r->chosen].measured->bytes, budget);
 
   // plan.json carries the chosen recipe, and pack resolves it when given no recipe file.
