@@ -16,7 +16,13 @@ references. Needs torch, transformers (Qwen3-MoE), tokenizers and safetensors; o
      model; records per-domain held-out loss and expert usage (training_report.json); computes
      float32 references for 3 prompts of examples/calibration/eval.jsonl (reference.*).
 
-Usage: python3 train.py --corpus build-corpus-text --out DIR [--train-seconds 240] [--smoke]
+Presets (--preset): e16 (default) is examples/model/ as described above. e64 is examples/model64/:
+vocabulary 1,024, 64 routed experts of width 64, top-4, and its own Switch-style load-balancing
+loss computed per layer from the router inputs (hooked) and summed over layers, in place of
+transformers' (which has no effect in 5.17, see examples/model/README.md); it also picks the
+fastest transformers experts implementation for training and reports per-layer expert balance.
+
+Usage: python3 train.py --corpus build-corpus-text --out DIR [--preset e16|e64] [--train-seconds S] [--smoke]
 """
 import argparse
 import copy
@@ -38,6 +44,17 @@ EOT = "<|endoftext|>"
 QWEN_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
                 r"|\s*[\r\n]+|\s+(?!\S)|\s+")
 REFERENCE_DOMAINS = ["code-python", "prose-english", "lang-german"]
+# balance: "hf" = transformers' router_aux_loss (output_router_logits on; a no-op in 5.17),
+#          "switch" = train.py's own Switch loss per layer, summed over layers (coefficient aux_coef).
+PRESETS = {
+    "e16": dict(vocab=4096, num_experts=16, top_k=2, moe_intermediate_size=128, balance="hf",
+                aux_coef=0.005, train_seconds=240, max_steps=3000, experts_impl=None,
+                model_dir="examples/model/checkpoint"),
+    "e64": dict(vocab=1024, num_experts=64, top_k=4, moe_intermediate_size=64, balance="switch",
+                aux_coef=0.01, train_seconds=300, max_steps=4000, experts_impl="auto",
+                model_dir="examples/model64/checkpoint"),
+}
+ARCH = dict(PRESETS["e16"])  # the preset in use (set in main)
 
 
 def log(*a):
@@ -99,10 +116,11 @@ def encode_docs(tok, docs, eot_id):
 def make_config(vocab, eot_id, smoke):
     from transformers import Qwen3MoeConfig
     kw = dict(vocab_size=vocab, hidden_size=256, intermediate_size=512, num_hidden_layers=4,
-              num_attention_heads=4, num_key_value_heads=2, head_dim=64, num_experts=16,
-              num_experts_per_tok=2, moe_intermediate_size=128, norm_topk_prob=True,
-              decoder_sparse_step=1, mlp_only_layers=[], tie_word_embeddings=False,
-              router_aux_loss_coef=0.005, output_router_logits=True, max_position_embeddings=2048,
+              num_attention_heads=4, num_key_value_heads=2, head_dim=64, num_experts=ARCH["num_experts"],
+              num_experts_per_tok=ARCH["top_k"], moe_intermediate_size=ARCH["moe_intermediate_size"],
+              norm_topk_prob=True, decoder_sparse_step=1, mlp_only_layers=[], tie_word_embeddings=False,
+              router_aux_loss_coef=ARCH["aux_coef"], output_router_logits=ARCH["balance"] == "hf",
+              max_position_embeddings=2048,
               rms_norm_eps=1e-6, hidden_act="silu", attention_bias=False, attention_dropout=0.0,
               use_sliding_window=False, initializer_range=0.02, bos_token_id=eot_id,
               eos_token_id=eot_id, pad_token_id=eot_id, use_cache=True)
@@ -114,13 +132,13 @@ def make_config(vocab, eot_id, smoke):
     return Qwen3MoeConfig(**kw)
 
 
-def moe_inputs_hooks(model, store):
+def moe_inputs_hooks(model, store, detach=True):
     """Forward pre-hooks on every layer's MoE block: store[layer] = the block's input."""
     hs = []
     for i, layer in enumerate(model.model.layers):
         def hook(m, args, kwargs, i=i):
             h = args[0] if args else kwargs["hidden_states"]
-            store[i] = h.detach()
+            store[i] = h.detach() if detach else h
         hs.append(layer.mlp.register_forward_pre_hook(hook, with_kwargs=True))
     return hs
 
@@ -136,6 +154,79 @@ def route(model, layer, h, k):
     probs = logits.softmax(-1)
     top_w, top_i = probs.topk(k, dim=-1)
     return logits, probs, top_i, top_w / top_w.sum(-1, keepdim=True)
+
+
+def switch_loss(model, layer, h, k):
+    """Switch-Transformer load-balancing loss of one layer, from the router's input h:
+    E * sum_e f_e * P_e, f_e = share of the top-k selections that go to expert e (no gradient),
+    P_e = mean router probability of e. 1.0 when perfectly balanced."""
+    w = router_weight(model, layer)
+    probs = (h.reshape(-1, w.shape[1]).float() @ w.float().t()).softmax(-1)
+    E = probs.shape[1]
+    sel = probs.detach().topk(k, dim=-1).indices.flatten()
+    f = torch.bincount(sel, minlength=E).float() / sel.numel()
+    return E * (f * probs.mean(0)).sum()
+
+
+def set_experts_impl(model, impl):
+    """Selects transformers 5's experts implementation (eager, grouped_mm, batched_mm): the
+    experts modules read config._experts_implementation at every call."""
+    seen = set()
+    for m in [model] + list(model.modules()):
+        c = getattr(m, "config", None)
+        if c is not None and id(c) not in seen:
+            seen.add(id(c))
+            c._experts_implementation = impl
+
+
+def pick_experts_impl(model, batch, steps=6):
+    """Times forward+backward (bf16 autocast) of each experts implementation on one batch and
+    returns (fastest that works and agrees with eager, {impl: ms or error})."""
+    res, ref = {}, None
+    default = getattr(model.config, "_experts_implementation", None)
+    x = batch()
+    for impl in ("eager", "grouped_mm", "batched_mm"):
+        try:
+            set_experts_impl(model, impl)
+            for i in range(2 + steps):
+                if i == 2:
+                    torch.cuda.synchronize()
+                    t0 = time.time()
+                with torch.autocast("cuda", dtype=torch.bfloat16):
+                    loss = model(input_ids=x, labels=x).loss
+                loss.backward()
+            torch.cuda.synchronize()
+            ms = (time.time() - t0) / steps * 1000
+            model.zero_grad(set_to_none=True)
+            lv = float(loss)
+            ref = lv if ref is None else ref
+            res[impl] = {"ms_per_step": round(ms, 1), "loss": round(lv, 5), "agrees": abs(lv - ref) < 1e-2}
+        except Exception as exc:  # not available in this version / device
+            model.zero_grad(set_to_none=True)
+            res[impl] = {"error": repr(exc)[:300]}
+        log("experts impl", impl, json.dumps(res[impl]))
+    ok = [i for i, r in res.items() if r.get("agrees")]
+    best = min(ok, key=lambda i: res[i]["ms_per_step"]) if ok else default
+    res["default"] = default
+    if best is not None:
+        set_experts_impl(model, best)
+    return best, res
+
+
+def balance(cnt):
+    """Per layer from top-k selection counts [L, E]: busiest expert's share of the selections,
+    the least used one's, and the experts under 0.5%."""
+    out = []
+    for l in range(cnt.shape[0]):
+        share = cnt[l] / cnt[l].sum()
+        order = torch.argsort(share, descending=True)
+        out.append({"layer": l, "max_share": round(float(share.max()), 4),
+                    "busiest": [int(e) for e in order[:3]],
+                    "min_share": round(float(share.min()), 5),
+                    "under_0.5pct": [int(e) for e in range(len(share)) if share[e] < 0.005],
+                    "cv": round(float(share.std() / share.mean()), 3)})
+    return {"uniform_share": round(1 / cnt.shape[1], 5), "per_layer": out,
+            "experts_under_0.5pct": sum(len(x["under_0.5pct"]) for x in out)}
 
 
 # ---------------------------------------------------------------------------------- evaluate
@@ -216,6 +307,7 @@ def specialisation(dists, token_counts):
             top = torch.argsort(p, descending=True)
             ent = float(-(p[p > 0] * p[p > 0].log2()).sum())
             per_dom[d] = {"top4_mass": round(float(p[top[:4]].sum()), 4),
+                          "top8_mass": round(float(p[top[:8]].sum()), 4),
                           "top4_experts": [int(e) for e in top[:4]],
                           "entropy_bits": round(ent, 3)}
         pairs = [js_divergence(dists[a][l], dists[b][l]) for i, a in enumerate(doms) for b in doms[i + 1:]]
@@ -234,7 +326,10 @@ def specialisation(dists, token_counts):
     out["mean_top4_mass"] = round(sum(v["top4_mass"] for x in out["per_layer"] for v in x["domains"].values())
                                   / (L * len(doms)), 4)
     out["mean_js_bits"] = round(sum(x["js_bits_mean"] or 0 for x in out["per_layer"]) / L, 4)
+    out["mean_top8_mass"] = round(sum(v["top8_mass"] for x in out["per_layer"] for v in x["domains"].values())
+                                  / (L * len(doms)), 4)
     out["uniform_top4_mass"] = round(4 / E, 4)
+    out["uniform_top8_mass"] = round(min(1.0, 8 / E), 4)
     return out
 
 
@@ -406,17 +501,27 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=os.path.join(REPO, "build-corpus-text"))
     ap.add_argument("--out", required=True)
-    ap.add_argument("--train-seconds", type=float, default=240)
-    ap.add_argument("--max-steps", type=int, default=3000)
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="e16",
+                    help="e16: examples/model (default); e64: examples/model64")
+    ap.add_argument("--train-seconds", type=float, default=None, help="default: the preset's")
+    ap.add_argument("--max-steps", type=int, default=None, help="default: the preset's")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--vocab", type=int, default=4096)
+    ap.add_argument("--vocab", type=int, default=None, help="default: the preset's")
+    ap.add_argument("--aux-coef", type=float, default=None, help="default: the preset's")
     ap.add_argument("--mix-alpha", type=float, default=0.7,
                     help="domain sampling probability proportional to tokens**alpha")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
+    ARCH.clear()
+    ARCH.update(PRESETS[args.preset])
+    for a, key in (("train_seconds", "train_seconds"), ("max_steps", "max_steps"), ("vocab", "vocab"),
+                   ("aux_coef", "aux_coef")):
+        if getattr(args, a) is None:
+            setattr(args, a, ARCH[key])
+        ARCH[key] = getattr(args, a)
     if args.smoke:
         args.max_steps, args.batch = 30, 8
 
@@ -434,7 +539,7 @@ def main():
     t_start = time.time()
     os.makedirs(args.out, exist_ok=True)
     ck = os.path.join(args.out, "checkpoint")
-    report = {"versions": versions, "args": vars(args)}
+    report = {"versions": versions, "args": vars(args), "preset": dict(ARCH)}
 
     # ---- corpus + tokenizer
     docs, domains = load_corpus(args.corpus, args.smoke)
@@ -492,6 +597,25 @@ def main():
 
     report["specialisation_at_init_heldout"] = usage_report("init")
 
+    def suite_balance():
+        """Per-layer balance over the held-out split and over the 154 suite prompts
+        (calibration.jsonl + eval.jsonl, first args.seq tokens of each)."""
+        out = {}
+        for name, sets in (("heldout", [heldout[d] for d in domains]), ("suite", [suite_seqs])):
+            cnt = 0
+            for seqs in sets:
+                if seqs:
+                    cnt = cnt + routing_usage(model, seqs, dev, cfg.num_experts_per_tok)[1]
+            out[name] = balance(cnt)
+            log("balance", name, "max share per layer", [x["max_share"] for x in out[name]["per_layer"]],
+                "under 0.5%:", [len(x["under_0.5pct"]) for x in out[name]["per_layer"]])
+        return out
+
+    suite = [json.loads(l) for f in ("calibration.jsonl", "eval.jsonl")
+             for l in open(os.path.join(REPO, "examples/calibration", f), encoding="utf-8")]
+    suite_seqs = [torch.tensor(tok.encode(e["text"], add_special_tokens=False).ids[:args.seq]) for e in suite]
+    report["balance_at_init"] = suite_balance()
+
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
@@ -508,12 +632,20 @@ def main():
         idx = (starts_t[d] + off).to(dev)
         return stream[idx[:, None] + ar[None, :]]
 
+    if ARCH["experts_impl"] == "auto":
+        impl, timings = pick_experts_impl(model, batch, steps=2 if args.smoke else 6)
+        report["experts_implementation"] = {"training": impl, "probe": timings}
+        log("experts implementation for training:", impl)
+    router_in, train_hooks = {}, []
+    if ARCH["balance"] == "switch":
+        train_hooks = moe_inputs_hooks(model, router_in, detach=False)
+
     warmup = 100 if not args.smoke else 5
     total_steps = args.max_steps
     curve, held_curve = [], []
     model.train()
     t_train = time.time()
-    acc = {"lm": 0.0, "aux": 0.0, "n": 0}
+    acc = {"lm": 0.0, "aux": 0.0, "n": 0, "aux_layers": 0.0}
     step = 0
     t_measure = None
     coef = cfg.router_aux_loss_coef
@@ -540,8 +672,16 @@ def main():
         x = batch()
         with torch.autocast("cuda", dtype=torch.bfloat16):
             out = model(input_ids=x, labels=x)
-        loss = out.loss
-        aux = out.aux_loss if getattr(out, "aux_loss", None) is not None else torch.zeros((), device=dev)
+        if ARCH["balance"] == "switch":
+            aux_layers = torch.stack([switch_loss(model, l, router_in[l], cfg.num_experts_per_tok)
+                                      for l in range(cfg.num_hidden_layers)])
+            aux = aux_layers.sum()
+            loss = out.loss + coef * aux
+            router_in.clear()
+            acc["aux_layers"] = acc["aux_layers"] + aux_layers.detach()
+        else:
+            loss = out.loss
+            aux = out.aux_loss if getattr(out, "aux_loss", None) is not None else torch.zeros((), device=dev)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -556,7 +696,9 @@ def main():
             curve.append({"step": step, "tokens": step * args.batch * args.seq, "lm_loss": round(lm, 4),
                           "aux_loss": round(ax, 4), "lr": round(lr, 6), "grad_norm": round(float(gn), 3),
                           "seconds": round(time.time() - t_train, 1)})
-            acc = {"lm": 0.0, "aux": 0.0, "n": 0}
+            if ARCH["balance"] == "switch":
+                curve[-1]["aux_per_layer"] = [round(float(v) / acc["n"], 4) for v in acc["aux_layers"]]
+            acc = {"lm": 0.0, "aux": 0.0, "n": 0, "aux_layers": 0.0}
             if step % (log_every * 4) == 0 or step == total_steps:
                 log(json.dumps(curve[-1]))
         if step % eval_every == 0 or step == total_steps:
@@ -565,12 +707,18 @@ def main():
             log("heldout", step, json.dumps(hl))
     torch.cuda.synchronize()
     train_time = time.time() - t_train
+    for h in train_hooks:
+        h.remove()
     report["training"] = {
         "steps": step, "batch": args.batch, "seq": args.seq, "tokens": step * args.batch * args.seq,
         "seconds": round(train_time, 1), "optimizer": "AdamW(betas=(0.9,0.95), wd=0.1 on matrices)",
         "lr_peak": args.lr, "schedule": f"linear warmup {warmup} steps, cosine to 10%",
         "grad_clip": 1.0, "autocast": "bfloat16 (float32 master weights)",
         "router_aux_loss_coef": coef, "mix_alpha": args.mix_alpha, "seed": args.seed,
+        "load_balancing": ("transformers router_aux_loss (output_router_logits)" if ARCH["balance"] == "hf" else
+                           "train.py Switch loss per layer (E * sum_e f_e P_e from the hooked router input, "
+                           "f_e without gradient), summed over layers, times router_aux_loss_coef; "
+                           "aux_loss in loss_curve is that sum (balanced: one per layer)"),
         "loss_curve": curve, "heldout_curve": held_curve,
         "epochs_over_train_tokens": round(step * args.batch * args.seq / sum(lens), 2),
     }
@@ -594,14 +742,24 @@ def main():
     for d, seqs in eval_seqs.items():
         dists[d], _, counts[d] = routing_usage(model, seqs, dev, cfg.num_experts_per_tok)
     report["specialisation_eval_jsonl"] = specialisation(dists, counts)
+    report["balance"] = suite_balance()
     for tag in ("specialisation_at_init_heldout", "specialisation_heldout", "specialisation_eval_jsonl"):
         s = report[tag]
-        log(tag, "mean top4 mass", s["mean_top4_mass"], "mean JS bits", s["mean_js_bits"],
+        log(tag, "mean top4 mass", s["mean_top4_mass"], "top8", s["mean_top8_mass"], "mean JS bits", s["mean_js_bits"],
             "per-layer JS", [x["js_bits_mean"] for x in s["per_layer"]])
 
     # ---- save, verify, references
     report["wall_seconds_training_and_eval"] = round(time.time() - t_start, 1)
-    finalize(model, cfg, tok, args.out, evals, versions, report)
+    if ARCH["experts_impl"]:
+        set_experts_impl(model, "eager")  # float32 checks below
+    try:
+        finalize(model, cfg, tok, args.out, evals, versions, report)
+    except BaseException as exc:  # keep what was saved (the checkpoint is written first) and say why
+        import traceback
+        traceback.print_exc()
+        report["finalize_error"] = repr(exc)
+        write_report(args.out, report)
+        raise
     report["wall_seconds_total"] = round(time.time() - t_start, 1)
     write_report(args.out, report)
     log("done", report["wall_seconds_total"], "s")
@@ -676,6 +834,8 @@ def finalize(model, cfg, tok, out_dir, evals, versions, report):
     mem = mem.float()
     reloaded, load_info = from_pretrained(ck, torch.float32)
     reloaded = reloaded.to(dev).eval()
+    if ARCH["experts_impl"]:
+        set_experts_impl(reloaded, "eager")
     msd, rsd = mem.state_dict(), reloaded.state_dict()
     param_mismatch = [k for k in msd if k not in rsd or not torch.equal(msd[k].cpu(), rsd[k].cpu())]
     with torch.no_grad():
@@ -703,6 +863,8 @@ def finalize(model, cfg, tok, out_dir, evals, versions, report):
     torch.set_num_threads(8)
     ref_model, _ = from_pretrained(ck, torch.float32, attn_implementation="eager")
     ref_model.eval()
+    if ARCH["experts_impl"]:
+        set_experts_impl(ref_model, "eager")
     picked = [next(e for e in evals if e["domain"] == d) for d in REFERENCE_DOMAINS]
     ids = torch.tensor([tok.encode(e["text"], add_special_tokens=False).ids[:32] for e in picked])
     assert ids.shape == (3, 32), ids.shape
@@ -732,15 +894,18 @@ def finalize(model, cfg, tok, out_dir, evals, versions, report):
             hf_agree &= bool(torch.equal(hf_top.sort(-1).values, ti.sort(-1).values))
     # The same weights in bfloat16 compute, for tolerance guidance.
     bf, _ = from_pretrained(ck, torch.bfloat16, attn_implementation="eager")
+    if ARCH["experts_impl"]:
+        set_experts_impl(bf, "eager")
     with torch.no_grad():
         bl = bf.eval()(input_ids=ids).logits.float()
         logits = logits.detach()
     from safetensors.torch import save_file
     save_file(tensors, os.path.join(out_dir, "reference.safetensors"),
-              metadata={"format": "pt", "generator": "examples/model/train.py"})
+              metadata={"format": "pt", "generator": "examples/model/train.py"
+                        + ("" if ARCH["model_dir"] == PRESETS["e16"]["model_dir"] else " --preset e64")})
     ref_json = {
         "format_version": 1,
-        "model_dir": "examples/model/checkpoint",
+        "model_dir": ARCH["model_dir"],
         "model_class": "Qwen3MoeForCausalLM",
         "prompt_ids": [e["id"] for e in picked],
         "prompt_domains": [e["domain"] for e in picked],
