@@ -1,12 +1,11 @@
 #include "pipeline/budget_plan.h"
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 
 #include "core/byte_size.h"
+#include "core/scratch_dir.h"
 #include "pipeline/captured_mass.h"
 #include "pipeline/overlay_select.h"
 #include "pipeline/partition_search.h"
@@ -14,37 +13,6 @@
 namespace moedist {
 namespace {
 namespace fs = std::filesystem;
-
-// Scratch space for measured candidates: the caller's (kept), or a temporary one (removed).
-class ScratchDir {
- public:
-  static Result<ScratchDir> Make(const std::string& given) {
-    if (!given.empty()) {
-      std::error_code ec;
-      fs::create_directories(given, ec);
-      if (ec) return Status::IoError("{}: cannot create: {}", given, ec.message());
-      return ScratchDir(given, false);
-    }
-    std::string tmpl = (fs::temp_directory_path() / "moedist-plan-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      return Status::IoError("{}: cannot create a temporary directory", tmpl);
-    }
-    return ScratchDir(tmpl, true);
-  }
-  ScratchDir(ScratchDir&& o) noexcept : path_(std::move(o.path_)), owned_(o.owned_) {
-    o.owned_ = false;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (owned_) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  ScratchDir(std::string p, bool owned) : path_(std::move(p)), owned_(owned) {}
-  std::string path_;
-  bool owned_ = false;
-};
 
 // Largest overlay count a split may have: smaller than a group, as `plan` requires.
 bool OverlayAllowed(int overlay, int num_experts, int groups) {
@@ -323,7 +291,7 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
   r.full_mean_logprob = basis.full.mean_logprob;
   r.prompts = static_cast<int>(basis.prompts.tokens.size());
   r.tokens = basis.full.tokens_scored;
-  ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Make(o.scratch_dir));
+  ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Make(o.scratch_dir, "moedist-plan"));
   std::vector<int> picked = PickForMeasurement(r.candidates, o.measure);
   int done = 0;
   auto MeasureOne = [&](BudgetCandidate& c, int i) {

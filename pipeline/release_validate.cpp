@@ -1,12 +1,11 @@
 #include "pipeline/release_validate.h"
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <filesystem>
 
 #include "core/atomic_file.h"
 #include "core/json_strict.h"
+#include "core/scratch_dir.h"
 #include "manifest/build_distribution.h"
 #include "manifest/release_verify.h"
 #include "pipeline/node_model.h"
@@ -20,35 +19,6 @@
 namespace moedist {
 namespace {
 namespace fs = std::filesystem;
-
-// A scratch directory: the caller's (kept), or a fresh temporary one (removed with its content).
-class Scratch {
- public:
-  static Result<Scratch> Make(const std::string& given) {
-    if (!given.empty()) {
-      std::error_code ec;
-      fs::create_directories(given, ec);
-      if (ec) return Status::IoError("{}: cannot create: {}", given, ec.message());
-      return Scratch(given, false);
-    }
-    std::string tmpl = (fs::temp_directory_path() / "moedist-validate-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      return Status::IoError("{}: cannot create a temporary directory", tmpl);
-    }
-    return Scratch(tmpl, true);
-  }
-  Scratch(Scratch&& o) noexcept : path_(std::move(o.path_)), owned_(o.owned_) { o.owned_ = false; }
-  ~Scratch() {
-    std::error_code ec;
-    if (owned_) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  Scratch(std::string p, bool owned) : path_(std::move(p)), owned_(owned) {}
-  std::string path_;
-  bool owned_ = false;
-};
 
 bool IsInside(const std::string& child, const std::string& parent) {
   std::error_code ec;
@@ -492,7 +462,7 @@ Result<ValidationReport> ValidateRelease(const ValidateOptions& o) {
   ASSIGN_OR_RETURN(c.full_prompts, TokenizeEvalPrompts(suite, full_tok ? &*full_tok : nullptr,
                                                        o.max_prompt_tokens, bos));
   c.generation_picks = PickGenerationPrompts(c.full_prompts, o.generation_prompts);
-  ASSIGN_OR_RETURN(Scratch scratch, Scratch::Make(o.scratch_dir));
+  ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Make(o.scratch_dir, "moedist-validate"));
   const Tokenizer* tok = full_tok ? &*full_tok : nullptr;
   RETURN_IF_ERROR(MeasureReference(c, {c.full.get(), nullptr}, tok, report.full));
   report.full.note = "the source checkpoint, every expert allowed";
