@@ -43,10 +43,11 @@ void PrintComparison(const PlanResult& r) {
 }
 
 void PrintBudget(const BudgetPlanResult& r, const BudgetOptions& o) {
-  fmt::print("{} nodes of {}: {} configurations, {} fit; measured on {} calibration prompts ({} "
-             "tokens)\n",
-             o.nodes, FormatByteSize(o.node_bytes), r.configurations,
-             r.configurations - r.over_budget, r.prompts, r.tokens);
+  fmt::print(
+      "{} nodes of {}: {} configurations, {} fit; measured on {} calibration prompts ({} "
+      "tokens)\n",
+      o.nodes, FormatByteSize(o.node_bytes), r.configurations, r.configurations - r.over_budget,
+      r.prompts, r.tokens);
   fmt::print("{:<40} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "candidate", "pred bytes",
              "bytes", "pred wst", "worst", "placed", "oracle", "pred plc");
   for (size_t i = 0; i < r.candidates.size(); ++i) {
@@ -90,9 +91,10 @@ int RunBudget(PlanCliOptions& o, const GateProfile& profile) {
     fmt::print("{}\n", DumpJsonStable({{"plan", o.out}, {"budget", j["budget"]}}));
   } else {
     PrintBudget(*r, o.budget);
-    fmt::print("wrote {} ({} node director{}, recipe in \"recipe\": pack uses it without "
-               "--recipe)\n",
-               o.out, r->plan.plan.num_groups, r->plan.plan.num_groups == 1 ? "y" : "ies");
+    fmt::print(
+        "wrote {} ({} node director{}, recipe in \"recipe\": pack uses it without "
+        "--recipe)\n",
+        o.out, r->plan.plan.num_groups, r->plan.plan.num_groups == 1 ? "y" : "ies");
   }
   return kExitOk;
 }
@@ -158,11 +160,10 @@ Registrar registrar(
                       "against placed sessions' (1 - w); default 0.5, 0 = placed sessions only")
            ->check(CLI::Range(0.0, 1.0));
        // Budget mode.
-       auto* nodes =
-           sub.add_option("--nodes", o->budget.nodes,
-                          "budget mode: machines to serve from (with --node-bytes)")
-               ->check(CLI::Range(1, 65536))
-               ->excludes(groups);
+       auto* nodes = sub.add_option("--nodes", o->budget.nodes,
+                                    "budget mode: machines to serve from (with --node-bytes)")
+                         ->check(CLI::Range(1, 65536))
+                         ->excludes(groups);
        sub.add_option("--node-bytes", o->node_bytes,
                       "budget mode: bytes of one node's files (trunk + group + overlay + node "
                       "files), e.g. 24G; measures candidates and picks the best")

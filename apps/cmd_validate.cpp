@@ -101,9 +101,9 @@ int RunValidate(ValidateCliOptions& o) {
   if (!report->passed()) {
     const auto failed = report->FailedNodes();
     fmt::print(stderr, "moedist validate: error: {}: {} (exit 1)\n", o.v.dist_dir,
-               !failed.empty()                    ? fmt::format("failed nodes: {}", fmt::join(failed, ", "))
+               !failed.empty() ? fmt::format("failed nodes: {}", fmt::join(failed, ", "))
                : !report->placed_failure.empty() ? report->placed_failure
-                                                  : "the release failed verification");
+                                                 : "the release failed verification");
     return kExitCheckFailed;
   }
   return kExitOk;
@@ -154,11 +154,10 @@ Registrar registrar(
        sub.add_option("--gen-tokens", v.generation_new_tokens,
                       "tokens generated per sample (default 48)")
            ->check(CLI::Range(0, 1 << 20));
-       sub.add_option(
-              "--max-logprob-drop", v.thresholds.max_logprob_drop,
-              "fail a node whose mean token log-probability over every eval prompt is more "
-              "than this many nats below the full model's (default 0.1: perplexity at most "
-              "1.105 times the full model's)")
+       sub.add_option("--max-logprob-drop", v.thresholds.max_logprob_drop,
+                      "fail a node whose mean token log-probability over every eval prompt is more "
+                      "than this many nats below the full model's (default 0.1: perplexity at most "
+                      "1.105 times the full model's)")
            ->check(CLI::NonNegativeNumber);
        sub.add_option("--max-placed-drop", v.thresholds.max_placed_logprob_drop,
                       "fail the release when placed sessions (each eval prompt on the node "

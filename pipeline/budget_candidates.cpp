@@ -184,8 +184,8 @@ Result<uint64_t> PredictNodeBytes(const Checkpoint& ckpt,
   }
   uint64_t largest = 0;
   for (const NodePlan& n : layout.nodes) {
-    uint64_t bytes = aux + n.config_text.size() + n.index_text.size() +
-                     NodeInfoToJson(n.info).dump().size();
+    uint64_t bytes =
+        aux + n.config_text.size() + n.index_text.size() + NodeInfoToJson(n.info).dump().size();
     for (const std::string& b : n.info.bundles) {
       const BundlePlan* bundle = b == n.info.node ? &n.shard : layout.FindBundle(b);
       if (bundle == nullptr) continue;

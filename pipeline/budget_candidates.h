@@ -30,11 +30,11 @@
 namespace moedist {
 
 struct CandidateConfig {
-  bool whole = true;     // whole | split
-  int groups = 1;        // node directories (1 for whole)
-  int overlay = 0;       // overlay experts per MoE layer (split)
-  RecipeType trunk;      // embeddings, attention, shared experts, dense MLPs, lm_head
-  RecipeType experts;    // routed experts of the groups (all experts for whole)
+  bool whole = true;   // whole | split
+  int groups = 1;      // node directories (1 for whole)
+  int overlay = 0;     // overlay experts per MoE layer (split)
+  RecipeType trunk;    // embeddings, attention, shared experts, dense MLPs, lm_head
+  RecipeType experts;  // routed experts of the groups (all experts for whole)
   RecipeType overlay_type;
   // Per-layer overlay counts when they differ between layers (sensitivity-driven allocation,
   // AllocateOverlayBySensitivity); empty: `overlay` in every profiled layer.

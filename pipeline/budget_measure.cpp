@@ -113,16 +113,16 @@ Result<CandidateMeasurement> MeasureCandidate(const MeasureBasis& basis, const E
   std::vector<std::vector<double>> scores;
   for (const NodeInfo& n : packed.nodes) {
     ASSIGN_OR_RETURN(NodeModel node, OpenNodeModel(req.out_dir, n.node, dir + "/open"));
-    ASSIGN_OR_RETURN(QualityStats q, ScoreEvalPrompts({node.model.get(), &node.mask},
-                                                      basis.prompts, nullptr, nullptr));
+    ASSIGN_OR_RETURN(QualityStats q, ScoreEvalPrompts({node.model.get(), &node.mask}, basis.prompts,
+                                                      nullptr, nullptr));
     scores.push_back(std::move(q.prompt_mean_logprob));
     std::error_code ec;
     if (!node.scratch.empty()) fs::remove_all(node.scratch, ec);
   }
   std::vector<int> placed;
   if (plan.num_groups > 1) placed = PlaceProbedPrompts(basis.probe, plan);
-  ASSIGN_OR_RETURN(m.quality, SummariseSessions(basis.weights, basis.full.prompt_mean_logprob,
-                                                scores, placed));
+  ASSIGN_OR_RETURN(
+      m.quality, SummariseSessions(basis.weights, basis.full.prompt_mean_logprob, scores, placed));
   if (!keep) {
     std::error_code ec;
     fs::remove_all(dir, ec);

@@ -30,7 +30,7 @@ struct MeasureBasis {
   QualityStats full;            // the full model, every expert
   GateProfile probe;            // the placer's routing view (session_quality.h)
   std::shared_ptr<const Model> full_model;
-  int threads = 1;              // pack threads
+  int threads = 1;  // pack threads
 };
 
 // Opens the checkpoint, tokenizes the suite (at most `max_prompts`, taken round-robin over
@@ -41,7 +41,7 @@ Result<MeasureBasis> PrepareMeasureBasis(const std::string& checkpoint_dir,
                                          int max_tokens, int place_tokens, int threads);
 
 struct CandidateMeasurement {
-  uint64_t bytes = 0;               // the largest node directory's files
+  uint64_t bytes = 0;                // the largest node directory's files
   std::vector<uint64_t> node_bytes;  // [node]
   SessionQuality quality;
   double seconds = 0;

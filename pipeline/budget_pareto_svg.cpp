@@ -52,13 +52,13 @@ std::string BudgetParetoSvg(const nlohmann::json& budget) {
       "calibration suite: node bytes against Δ mean token log-probability vs the full model "
       "(blue: worst node serving every prompt; orange: placed sessions). Ringed: the chosen "
       "configuration; red line: the node budget.</p>\n";
-  out += fmt::format("<svg width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\">\n", w,
-                     h, w, h);
+  out += fmt::format("<svg width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\">\n", w, h,
+                     w, h);
   out += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#000\"/>\n",
                      left, right, Y(0), Y(0));
   out += fmt::format("<text x=\"4\" y=\"{:.1f}\" font-size=\"11\">0</text>\n", Y(0) + 4);
-  out += fmt::format("<text x=\"4\" y=\"{:.1f}\" font-size=\"11\">{:.3f}</text>\n", Y(y_lo) + 4,
-                     y_lo);
+  out +=
+      fmt::format("<text x=\"4\" y=\"{:.1f}\" font-size=\"11\">{:.3f}</text>\n", Y(y_lo) + 4, y_lo);
   out += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\">node bytes (0 – {:.0f})</text>\n",
                      left, h - 8, x_hi);
   if (std::isfinite(limit)) {
@@ -83,8 +83,9 @@ std::string BudgetParetoSvg(const nlohmann::json& budget) {
           X(p.bytes), Y(p.worst));
     }
   }
-  out += "</svg>\n<table>\n<tr><th>candidate</th><th>bytes</th><th>worst node</th>"
-         "<th>placed</th></tr>\n";
+  out +=
+      "</svg>\n<table>\n<tr><th>candidate</th><th>bytes</th><th>worst node</th>"
+      "<th>placed</th></tr>\n";
   for (const Point& p : pts) {
     out += fmt::format("<tr><td>{}{}</td><td>{:.0f}</td><td>{:+.4f}</td><td>{:+.4f}</td></tr>\n",
                        HtmlEscape(p.id), p.chosen ? " (chosen)" : "", p.bytes, p.worst, p.placed);

@@ -5,9 +5,8 @@
 // measured. Text from the file is HTML-escaped. Thread safety: pure function.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace moedist {
 

@@ -151,12 +151,12 @@ nlohmann::json LayerMapJson(const std::map<int, V>& m) {
 
 nlohmann::json ConfigToJson(const CandidateConfig& c) {
   nlohmann::json j = {{"id", c.Id()},
-          {"layout", c.whole ? "whole" : "split"},
-          {"groups", c.groups},
-          {"overlay", c.overlay},
-          {"trunk_type", c.trunk.Name()},
-          {"expert_type", c.experts.Name()},
-          {"overlay_type", c.whole ? c.experts.Name() : c.overlay_type.Name()}};
+                      {"layout", c.whole ? "whole" : "split"},
+                      {"groups", c.groups},
+                      {"overlay", c.overlay},
+                      {"trunk_type", c.trunk.Name()},
+                      {"expert_type", c.experts.Name()},
+                      {"overlay_type", c.whole ? c.experts.Name() : c.overlay_type.Name()}};
   if (!c.overlay_layers.empty()) j["overlay_by_layer"] = LayerMapJson(c.overlay_layers);
   return j;
 }
@@ -211,8 +211,8 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
   }
   if (r.suite_path.empty() || !fs::is_regular_file(r.suite_path)) {
     return Status::NotFound(
-        "{}: the profile's calibration suite \"{}\" is not a file here; give --suite",
-        profile_path, r.suite_path);
+        "{}: the profile's calibration suite \"{}\" is not a file here; give --suite", profile_path,
+        r.suite_path);
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> ckpt, Checkpoint::Open(r.checkpoint_dir));
   ASSIGN_OR_RETURN(std::vector<ClassifiedTensor> classified, ClassifyCheckpoint(*ckpt));
@@ -226,9 +226,8 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
   const std::vector<RecipeType> trunk_types = BudgetTrunkTypes();
   const std::vector<RecipeType> expert_types = BudgetExpertTypes();
   Progress(o, "measuring quantization error of sampled rows");
-  ASSIGN_OR_RETURN(QuantErrorTable qerr,
-                   QuantErrorTable::Measure(classified, p, expert_types, o.error_rows,
-                                            o.error_experts));
+  ASSIGN_OR_RETURN(QuantErrorTable qerr, QuantErrorTable::Measure(classified, p, expert_types,
+                                                                  o.error_rows, o.error_experts));
   const Sizer sizer{p, *ckpt, classified, r.checkpoint_dir};
   PlanCache plans(p, o.placement);
   const int min_experts = 4 * p.top_k;
@@ -296,8 +295,7 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
   int done = 0;
   auto MeasureOne = [&](BudgetCandidate& c, int i) {
     Progress(o, fmt::format("measuring {}: {}", ++done, c.config.Id()));
-    const ExpertPlan plan =
-        c.config.whole ? CandidateSizingPlan(p, c.config) : plans.Get(c.config);
+    const ExpertPlan plan = c.config.whole ? CandidateSizingPlan(p, c.config) : plans.Get(c.config);
     auto m = MeasureCandidate(basis, plan, CandidateRecipe(c.config),
                               fmt::format("{}/candidate-{}", scratch.path(), i), o.keep_scratch);
     if (!m.ok()) {
@@ -307,9 +305,10 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
     }
     c.measured = std::move(m).value();
     c.over_budget = c.measured->bytes > o.node_bytes;
-    Progress(o, fmt::format("  {} per node, worst node {:+.4f}, placed {:+.4f} nats/token ({:.1f} s)",
-                            FormatByteSize(c.measured->bytes), c.measured->quality.worst_node,
-                            c.measured->quality.placed, c.measured->seconds));
+    Progress(o,
+             fmt::format("  {} per node, worst node {:+.4f}, placed {:+.4f} nats/token ({:.1f} s)",
+                         FormatByteSize(c.measured->bytes), c.measured->quality.worst_node,
+                         c.measured->quality.placed, c.measured->seconds));
   };
   for (int i : picked) {
     BudgetCandidate& c = r.candidates[i];
@@ -322,20 +321,19 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
   for (int i : picked) {
     const BudgetCandidate& c = r.candidates[i];
     if (c.config.whole || !c.measured || c.config.overlay == 0) continue;
-    if (best_split < 0 || c.measured->quality.worst_node >
-                              r.candidates[best_split].measured->quality.worst_node) {
+    if (best_split < 0 ||
+        c.measured->quality.worst_node > r.candidates[best_split].measured->quality.worst_node) {
       best_split = i;
     }
   }
   if (o.sensitivity && best_split >= 0) {
     BudgetCandidate base = r.candidates[best_split];
     Progress(o, fmt::format("layer sensitivity of {}", base.config.Id()));
-    ASSIGN_OR_RETURN(r.layer_sensitivity,
-                     MeasureLayerSensitivity(basis, plans.Get(base.config)));
+    ASSIGN_OR_RETURN(r.layer_sensitivity, MeasureLayerSensitivity(basis, plans.Get(base.config)));
     r.sensitivity_of = base.config.Id();
     CandidateConfig v = base.config;
-    v.overlay_layers = AllocateOverlayBySensitivity(r.layer_sensitivity, v.overlay,
-                                                    p.num_experts, v.groups);
+    v.overlay_layers =
+        AllocateOverlayBySensitivity(r.layer_sensitivity, v.overlay, p.num_experts, v.groups);
     if (v.overlay_layers != OverlayCounts(p, base.config)) {
       BudgetCandidate cand{v};
       ASSIGN_OR_RETURN(cand.predicted.bytes, sizer.Bytes(v));

@@ -18,11 +18,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "pipeline/budget_candidates.h"
@@ -32,8 +31,8 @@
 namespace moedist {
 
 struct BudgetOptions {
-  int nodes = 0;             // machines
-  uint64_t node_bytes = 0;   // bytes of one node directory's files
+  int nodes = 0;               // machines
+  uint64_t node_bytes = 0;     // bytes of one node directory's files
   std::string checkpoint_dir;  // empty: the checkpoint the profile names
   std::string suite_path;      // empty: the calibration suite the profile names
   int measure = 4;             // candidates measured (at least the best whole and best split)
@@ -73,7 +72,7 @@ struct BudgetPlanResult {
   PackRecipe recipe;
   std::string checkpoint_dir, suite_path;
   std::map<int, double> layer_sensitivity;  // [layer] Δ, when measured
-  std::string sensitivity_of;                // the split it was measured on
+  std::string sensitivity_of;               // the split it was measured on
   double full_mean_logprob = 0;
   int prompts = 0;
   int64_t tokens = 0;

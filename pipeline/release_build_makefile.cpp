@@ -117,7 +117,8 @@ Result<std::string> ReleaseMakefile(const ReleaseSpec& s, const MakefileSettings
   if (validate) {
     std::string v = "$(MOEDIST) validate $(OUT)/dist --eval " + s.eval +
                     " --checkpoint $(CKPT) --unsigned --report-dir $(OUT)/validate" +
-                    " --profile $(OUT)/profile/profile.json --plan $(OUT)/plan/plan.json" + fmt::format(" -j {}", m.threads);
+                    " --profile $(OUT)/profile/profile.json --plan $(OUT)/plan/plan.json" +
+                    fmt::format(" -j {}", m.threads);
     for (const auto& [key, value] : s.validate.items()) {
       if (value.is_boolean()) {
         if (key == "add_bos" && value.get<bool>()) v += " --add-bos";

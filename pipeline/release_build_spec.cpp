@@ -106,8 +106,8 @@ Status ParseNodeBytes(const nlohmann::json& v, uint64_t* out, const std::string&
     ASSIGN_OR_RETURN(*out, ParseByteSize(v.get<std::string>(), where));
     if (*out > 0) return Status::Ok();
   }
-  return Status::InvalidArgument("{}: expected a positive byte count (integer or \"24G\"), found {}",
-                                 where, v.dump());
+  return Status::InvalidArgument(
+      "{}: expected a positive byte count (integer or \"24G\"), found {}", where, v.dump());
 }
 
 Status ParseBudgetPlan(const FieldReader& r, const nlohmann::json& obj, ReleaseSpecPlan* p,

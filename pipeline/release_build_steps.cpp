@@ -97,10 +97,11 @@ Result<std::string> RunBudgetPlan(const ReleaseSpec& spec, const StepContext& ct
   const nlohmann::json j = BudgetPlanToJson(r, profile, kPublishedProfile, o);
   RETURN_IF_ERROR(WriteFileAtomically(Join(ctx.out_dir, "plan.json"), DumpJsonStable(j) + "\n"));
   const CandidateMeasurement& m = *r.candidates[r.chosen].measured;
-  return fmt::format("{} nodes of {} bytes: {}; worst node {:+.4f}, placed {:+.4f} nats/token on "
-                     "the calibration suite",
-                     o.nodes, o.node_bytes, r.candidates[r.chosen].config.Id(),
-                     m.quality.worst_node, m.quality.placed);
+  return fmt::format(
+      "{} nodes of {} bytes: {}; worst node {:+.4f}, placed {:+.4f} nats/token on "
+      "the calibration suite",
+      o.nodes, o.node_bytes, r.candidates[r.chosen].config.Id(), m.quality.worst_node,
+      m.quality.placed);
 }
 
 Result<std::string> RunPlan(const ReleaseSpec& spec, const StepContext& ctx) {

@@ -330,21 +330,22 @@ Status MeasureSessions(Context& c, ValidationReport& report) {
   }
   const ExpertPlan plan = PlanOfRelease(c.d, c.full->config());
   if (plan.num_groups != static_cast<int>(scores.size())) {
-    report.notes.push_back(fmt::format(
-        "sessions not measured: {} nodes for {} groups in the partition", scores.size(),
-        plan.num_groups));
+    report.notes.push_back(
+        fmt::format("sessions not measured: {} nodes for {} groups in the partition", scores.size(),
+                    plan.num_groups));
     return Status::Ok();
   }
   std::vector<int> placed;
   if (plan.num_groups > 1) {
-    ASSIGN_OR_RETURN(GateProfile probe, ProbePlacementRouting(*c.full, c.full_prompts.tokens,
-                                                              c.o.place_tokens));
+    ASSIGN_OR_RETURN(GateProfile probe,
+                     ProbePlacementRouting(*c.full, c.full_prompts.tokens, c.o.place_tokens));
     placed = PlaceProbedPrompts(probe, plan);
   }
   std::vector<double> weights;
   for (const auto& t : c.full_prompts.tokens) weights.push_back(static_cast<double>(t.size() - 1));
-  ASSIGN_OR_RETURN(report.sessions, SummariseSessions(weights, report.full.quality->prompt_mean_logprob,
-                                                      scores, placed));
+  ASSIGN_OR_RETURN(
+      report.sessions,
+      SummariseSessions(weights, report.full.quality->prompt_mean_logprob, scores, placed));
   report.place_tokens = c.o.place_tokens;
   const double limit = c.o.thresholds.max_placed_logprob_drop;
   if (report.sessions->placed < -limit) {
@@ -476,7 +477,8 @@ Result<ValidationReport> ValidateRelease(const ValidateOptions& o) {
   if (!o.node) RETURN_IF_ERROR(MeasureSessions(c, report));
   if (!o.plan_path.empty()) {
     auto text = ReadSmallFile(o.plan_path, 64ull << 20);
-    auto plan = text.ok() ? ParseJsonStrict(*text, o.plan_path) : Result<nlohmann::json>(text.status());
+    auto plan =
+        text.ok() ? ParseJsonStrict(*text, o.plan_path) : Result<nlohmann::json>(text.status());
     if (!plan.ok()) {
       report.notes.push_back(fmt::format("plan not read: {}", plan.status().ToString()));
     } else if (plan->is_object() && plan->contains("budget")) {

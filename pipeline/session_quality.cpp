@@ -55,8 +55,8 @@ Result<SessionQuality> SummariseSessions(const std::vector<double>& weights,
     ++q.prompts_per_node[chosen];
     if (nodes[chosen][p] >= nodes[best][p]) ++placed_is_best;
   }
-  q.worst_node_index = static_cast<int>(
-      std::min_element(q.node_delta.begin(), q.node_delta.end()) - q.node_delta.begin());
+  q.worst_node_index = static_cast<int>(std::min_element(q.node_delta.begin(), q.node_delta.end()) -
+                                        q.node_delta.begin());
   q.worst_node = q.node_delta[q.worst_node_index];
   q.placed_best_share = P ? static_cast<double>(placed_is_best) / static_cast<double>(P) : 0;
   return q;

@@ -26,11 +26,11 @@ namespace moedist {
 // of a session that lands there regardless of its content; placed sessions at most 0.05 (×1.05).
 // The old 1.0 (perplexity ×2.7) passed nodes that lost 0.9 nats/token.
 struct ValidateThresholds {
-  double max_logprob_drop = 0.1;         // every node, all eval prompts
+  double max_logprob_drop = 0.1;          // every node, all eval prompts
   double max_placed_logprob_drop = 0.05;  // each prompt on the node `place` picks
-  double min_distinct_2 = 0.30;       // mean distinct-2 of the node's greedy generations
-  double max_distinct_2_drop = 0.20;  // below the full model's mean distinct-2
-  bool require_equivalence = true;    // unquantized nodes: logits equal the masked full model's
+  double min_distinct_2 = 0.30;           // mean distinct-2 of the node's greedy generations
+  double max_distinct_2_drop = 0.20;      // below the full model's mean distinct-2
+  bool require_equivalence = true;        // unquantized nodes: logits equal the masked full model's
 };
 
 // Teacher-forced quality of one model on the eval suite.

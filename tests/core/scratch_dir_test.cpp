@@ -2,11 +2,10 @@
 #include "core/scratch_dir.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
 
 namespace moedist {
 namespace {
