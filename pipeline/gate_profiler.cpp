@@ -36,7 +36,8 @@ Result<std::vector<int>> SelectProfileLayers(const std::string& spec,
                                              const std::vector<int>& moe_layers, int num_layers) {
   std::set<int> wanted;
   if (spec.empty()) {
-    for (size_t i = 0; i < std::min<size_t>(4, moe_layers.size()); ++i) wanted.insert(moe_layers[i]);
+    for (size_t i = 0; i < std::min<size_t>(4, moe_layers.size()); ++i)
+      wanted.insert(moe_layers[i]);
   } else if (spec == "all") {
     wanted.insert(moe_layers.begin(), moe_layers.end());
   } else {
@@ -51,7 +52,8 @@ Result<std::vector<int>> SelectProfileLayers(const std::string& spec,
       if (dash != std::string_view::npos) {
         ASSIGN_OR_RETURN(b, ParseLayerNumber(item.substr(dash + 1), num_layers, spec));
       }
-      if (b < a) return Status::InvalidArgument("--layers \"{}\": range {}-{} is backwards", spec, a, b);
+      if (b < a)
+        return Status::InvalidArgument("--layers \"{}\": range {}-{} is backwards", spec, a, b);
       for (int l = a; l <= b; ++l) {
         if (std::binary_search(moe_layers.begin(), moe_layers.end(), l)) wanted.insert(l);
       }
@@ -88,7 +90,8 @@ Result<std::vector<std::vector<int32_t>>> TokenizeSuite(const CalibrationSuite& 
     std::vector<int32_t> ids = prompt.ids;
     if (!prompt.pretokenized()) {
       auto enc = tokenizer->Encode(prompt.text);
-      if (!enc.ok()) return enc.status().WithContext(fmt::format("{}: prompt \"{}\"", o.suite, prompt.id));
+      if (!enc.ok())
+        return enc.status().WithContext(fmt::format("{}: prompt \"{}\"", o.suite, prompt.id));
       ids = std::move(enc).value();
     }
     if (ids.empty()) {
@@ -117,7 +120,8 @@ Result<GateProfile> RunGateProfile(const ProfileOptions& o) {
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::Open(o.checkpoint));
   const ModelConfig& c = model->config();
   ASSIGN_OR_RETURN(CheckpointInventory inv, InventoryCheckpoint(model->checkpoint(), 0));
-  ASSIGN_OR_RETURN(std::vector<int> layers, SelectProfileLayers(o.layers, c.MoeLayers(), c.num_layers));
+  ASSIGN_OR_RETURN(std::vector<int> layers,
+                   SelectProfileLayers(o.layers, c.MoeLayers(), c.num_layers));
   ASSIGN_OR_RETURN(std::vector<std::vector<int32_t>> ids, TokenizeSuite(suite, o));
 
   GateProfile p;

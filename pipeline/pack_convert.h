@@ -6,10 +6,11 @@
 // range per expert. "keep" copies the ranges' bytes; anything else decodes them to f32 (FP8
 // block-scaled weights through their scale_inv), then encodes with quant/ (byte-identical to
 // ggml; with an importance per column — pack --imatrix — byte-identical to ggml's
-// quantize_<type>(..., imatrix)). Work goes through a few MiB of reused per-thread buffers, and the pages of the source
-// mapping are released after each piece, so memory stays bounded whatever the tensor's size.
-// Non-finite values are refused when a tensor is converted (reliability row 38); "keep" copies
-// bytes without looking at them. Thread safety: functions may run on many threads at once.
+// quantize_<type>(..., imatrix)). Work goes through a few MiB of reused per-thread buffers, and the
+// pages of the source mapping are released after each piece, so memory stays bounded whatever the
+// tensor's size. Non-finite values are refused when a tensor is converted (reliability row 38);
+// "keep" copies bytes without looking at them. Thread safety: functions may run on many threads at
+// once.
 #pragma once
 
 #include <cstdint>

@@ -52,8 +52,8 @@ struct PackRequest {
   // it describes are quantized with its weights (pack_imatrix.h); "" = none. Its SHA-256 goes
   // into distribution.json's recipe section.
   std::string imatrix_path;
-  std::string out_dir;        // DIST
-  int threads = 1;            // shards written at once
+  std::string out_dir;  // DIST
+  int threads = 1;      // shards written at once
   uint64_t shard_bytes = uint64_t{4} << 30;
   // safetensors: sharded bundles; both: plus node-<k>/node-<k>.gguf; gguf: only the node GGUFs
   // (pack_gguf_nodes.h).

@@ -39,7 +39,7 @@ struct ReleaseSpecPlan {
 };
 
 struct ReleaseSpecPack {
-  std::string recipe;  // resolved path; "" = keep every tensor as it is
+  std::string recipe;   // resolved path; "" = keep every tensor as it is
   std::string imatrix;  // resolved path of an imatrix GGUF (pack --imatrix); "" = none
   uint64_t shard_bytes = uint64_t{4} << 30;
 };

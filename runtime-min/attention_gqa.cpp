@@ -61,7 +61,8 @@ void AttentionGqa(const Model& m, int layer, const float* x, int n, int pos0, Kv
     if (rc.attn_temperature_tuning && !use_rope) {
       const float scale = std::log1p(std::floor((static_cast<float>(pos) + 1.0f) /
                                                 static_cast<float>(rc.floor_scale))) *
-                              static_cast<float>(rc.attn_scale) + 1.0f;
+                              static_cast<float>(rc.attn_scale) +
+                          1.0f;
       for (int i = 0; i < nh * hd; ++i) qt[i] *= scale;
     }
     // 5. append this token's keys and values to the cache.

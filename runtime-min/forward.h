@@ -35,10 +35,10 @@ class Sequence {
 };
 
 struct ForwardOptions {
-  const ExpertMask* mask = nullptr;      // null: every expert allowed
-  RoutingObserver* observer = nullptr;   // null: nobody watches the routing
+  const ExpertMask* mask = nullptr;           // null: every expert allowed
+  RoutingObserver* observer = nullptr;        // null: nobody watches the routing
   ActivationObserver* activations = nullptr;  // null: nobody sees the matmul inputs
-  bool all_logits = true;                // false: only the last token's logits
+  bool all_logits = true;                     // false: only the last token's logits
 };
 
 // Runs `tokens` at positions [seq.length(), seq.length() + n). Writes logits [n, V] (or [1, V]

@@ -29,9 +29,9 @@
 namespace moedist {
 
 struct LayerStreamOptions {
-  int last_layer = -1;                  // run layers [0, last_layer]; -1: all
-  const ExpertMask* mask = nullptr;     // null: every expert allowed
-  RoutingObserver* observer = nullptr;  // null: nobody watches the routing
+  int last_layer = -1;                        // run layers [0, last_layer]; -1: all
+  const ExpertMask* mask = nullptr;           // null: every expert allowed
+  RoutingObserver* observer = nullptr;        // null: nobody watches the routing
   ActivationObserver* activations = nullptr;  // null: nobody sees the matmul inputs
   // Non-null: release the embedding's pages once all prompts are embedded, and each layer's
   // pages once every prompt has been through it.

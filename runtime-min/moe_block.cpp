@@ -75,8 +75,8 @@ void MoeForward(const Model& m, int layer, const float* x, int n, int pos0, cons
 
   // 3. hand the unmasked probabilities and the choice to the observer.
   if (observer) {
-    observer->OnRouting({layer, pos0, n, ne, k, r.logits.data(), r.probs.data(),
-                         r.experts.data(), r.weights.data()});
+    observer->OnRouting({layer, pos0, n, ne, k, r.logits.data(), r.probs.data(), r.experts.data(),
+                         r.weights.data()});
   }
 
   // 4. routed experts, one expert at a time over the tokens that chose it, in expert order

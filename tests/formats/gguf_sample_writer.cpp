@@ -6,15 +6,15 @@
 // layout llama.cpp's llama-imatrix writes). Every sample is first re-read by moedist's strict
 // reader. Used by the ctests
 // gguf.npm_parser_check and gguf.ggml_parser_check (tests/CMakeLists.txt).
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "formats/gguf_reader.h"
 #include "formats/gguf_writer.h"
@@ -128,9 +128,10 @@ std::vector<GgufKv> LlamaLikeMetadata() {
       {"llama.attention.layer_norm_rms_epsilon", GgufValue::F32(1e-6f)},
       {"llama.expert_count", GgufValue::U32(8)},
       {"tokenizer.ggml.model", GgufValue::String("gpt2")},
-      {"tokenizer.ggml.tokens", GgufValue::Array(GgufArray::Strings({"<s>", "</s>", "\xc4\xa0the",
-                                                                     "h\xc3\xa9llo", ""}))},
-      {"tokenizer.ggml.scores", GgufValue::Array(GgufArray::Of<float>({0.f, -1.f, -2.5f, 3.f, -0.f}))},
+      {"tokenizer.ggml.tokens",
+       GgufValue::Array(GgufArray::Strings({"<s>", "</s>", "\xc4\xa0the", "h\xc3\xa9llo", ""}))},
+      {"tokenizer.ggml.scores",
+       GgufValue::Array(GgufArray::Of<float>({0.f, -1.f, -2.5f, 3.f, -0.f}))},
       {"tokenizer.ggml.token_type", GgufValue::Array(GgufArray::Of<int32_t>({3, 3, 1, 1, 1}))},
       {"tokenizer.ggml.merges", GgufValue::Array(GgufArray::Strings({"\xc4\xa0 t", "h e"}))},
       {"tokenizer.ggml.add_bos_token", GgufValue::Bool(true)},
@@ -191,16 +192,19 @@ std::vector<Sample> Samples() {
   every_type.push_back({GgmlType::kBF16, {4, 3, 2, 2}});
 
   std::vector<GgufKv> nested = LlamaLikeMetadata();
-  nested.push_back({"moedist.nested", GgufValue::Array(GgufArray::Arrays(
-                                          {GgufArray::Of<uint32_t>({1, 2}),
-                                           GgufArray::Strings({"a"}),
-                                           GgufArray::Arrays({GgufArray::Of<float>({0.5f})})}))});
+  nested.push_back(
+      {"moedist.nested", GgufValue::Array(GgufArray::Arrays(
+                             {GgufArray::Of<uint32_t>({1, 2}), GgufArray::Strings({"a"}),
+                              GgufArray::Arrays({GgufArray::Of<float>({0.5f})})}))});
   std::vector<GgufKv> aligned = {{"general.architecture", GgufValue::String("llama")},
                                  {"general.alignment", GgufValue::U32(64)}};
   return {
       {"llama_like", LlamaLikeMetadata(), every_type},
-      {"aligned64", aligned, {{GgmlType::kF16, {5}}, {GgmlType::kQ8_0, {64, 3}}, {GgmlType::kF32, {3}}}},
-      {"zero_size", {{"general.architecture", GgufValue::String("llama")}},
+      {"aligned64",
+       aligned,
+       {{GgmlType::kF16, {5}}, {GgmlType::kQ8_0, {64, 3}}, {GgmlType::kF32, {3}}}},
+      {"zero_size",
+       {{"general.architecture", GgufValue::String("llama")}},
        {{GgmlType::kF32, {4}}, {GgmlType::kQ8_0, {32, 0}}, {GgmlType::kF32, {2}}}},
       {"no_tensors", {{"general.architecture", GgufValue::String("llama")}}, {}},
       {"nested_arrays", nested, {{GgmlType::kF32, {8}}}, /*nested=*/true},
@@ -222,8 +226,8 @@ int WriteSample(const Sample& s, const fs::path& dir) {
     auto size = ComputeGgmlTensorSize(type, ne, StatusCode::kInternal);
     if (!size.ok()) return fprintf(stderr, "%s\n", size.status().ToString().c_str()), 1;
     data.push_back(Pattern(static_cast<size_t>(size->bytes), static_cast<uint32_t>(i + 1)));
-    sources.push_back(GgufSourceFromBytes(fmt::format("blk.{}.{}", i, GgmlTypeName(type)), type,
-                                          ne, data.back()));
+    sources.push_back(GgufSourceFromBytes(fmt::format("blk.{}.{}", i, GgmlTypeName(type)), type, ne,
+                                          data.back()));
   }
   const fs::path path = dir / (s.name + ".gguf");
   GgufWriteOptions options;
@@ -244,10 +248,10 @@ int WriteExpectations(const Sample& s, const fs::path& dir) {
   // end of the header), so the offset is only compared when there are tensors.
   const std::string data_offset =
       (*file)->tensors().empty() ? "none" : std::to_string((*file)->data_offset());
-  std::string text = fmt::format("ggml_accepts {}\nversion 3\nalignment {}\ndata_offset {}\n"
-                                 "n_kv {}\n",
-                                 s.nested ? 0 : 1, (*file)->alignment(), data_offset,
-                                 s.kvs.size());
+  std::string text = fmt::format(
+      "ggml_accepts {}\nversion 3\nalignment {}\ndata_offset {}\n"
+      "n_kv {}\n",
+      s.nested ? 0 : 1, (*file)->alignment(), data_offset, s.kvs.size());
   for (const GgufKv& kv : s.kvs) {
     json entry = ValueJson(kv.value);
     entry["key"] = kv.key;
