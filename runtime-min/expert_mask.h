@@ -11,12 +11,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/status.h"
 #include "formats/model_config.h"
+#include "runtime-min/expert_standins.h"
 
 namespace moedist {
 
@@ -42,8 +44,23 @@ class ExpertMask {
   }
   bool restricts_anything() const;
 
+  // This mask with stand-ins for experts it excludes (expert_standins.h): layers with stand-ins
+  // compute them where plain masking would drop the expert.
+  ExpertMask WithStandIns(std::shared_ptr<const ExpertStandIns> standins) const {
+    ExpertMask m = *this;
+    m.standins_ = std::move(standins);
+    return m;
+  }
+  // The stand-ins of `layer`, or null (plain masking).
+  const LayerStandIns* standins(int layer) const {
+    if (!standins_) return nullptr;
+    auto it = standins_->layers.find(layer);
+    return it == standins_->layers.end() ? nullptr : &it->second;
+  }
+
  private:
   std::vector<std::vector<uint8_t>> allowed_;  // [layer]; empty = all experts
+  std::shared_ptr<const ExpertStandIns> standins_;
 };
 
 }  // namespace moedist

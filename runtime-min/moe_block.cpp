@@ -5,6 +5,7 @@
 #include "runtime-min/feed_forward.h"
 #include "runtime-min/kernels.h"
 #include "runtime-min/matmul.h"
+#include "runtime-min/moe_standins.h"
 
 namespace moedist {
 
@@ -47,28 +48,16 @@ void MlpForward(const MlpWeights& w, const float* x, int n, Activations& act, fl
   MatMul(gate, n, w.down, out);
 }
 
-void MoeForward(const Model& m, int layer, const float* x, int n, int pos0, const ExpertMask* mask,
-                RoutingObserver* observer, Activations& act, float* out,
-                ActivationObserver* activations) {
+namespace {
+
+// Steps 2-4 of MoeForward: route under the mask, run the chosen experts, combine into out.
+void RoutedExperts(const Model& m, int layer, const float* x, int n, int pos0,
+                   const ExpertMask* mask, RoutingObserver* observer, Activations& act, float* out,
+                   ActivationObserver* activations) {
   const ModelConfig& c = m.config();
   const MoeWeights& w = m.weights().layers[layer].moe;
   const int ne = c.routing.num_experts, k = c.routing.top_k, hs = c.hidden_size;
   RoutingResult& r = act.routing;
-  r.num_tokens = n;
-  r.num_experts = ne;
-  r.top_k = k;
-
-  // 1. router logits [n, E]. Always row by row, never sgemm: each logit is then one dot product
-  //    whose summation order does not depend on how many experts the router has, so a node
-  //    whose router is sliced to its experts gets bit for bit the logits the full router gives
-  //    those experts (sgemm's blocking, and so its rounding, changes with E).
-  r.logits.resize(size_t(n) * ne);
-  ObserveMatmulInput(activations, layer, MatmulWeight::kRouter, x, n, w.router.w.in);
-  MatMulRowwise(x, n, w.router.w, r.logits.data());
-  for (int t = 0; t < n && !w.router.bias.empty(); ++t) {
-    for (int e = 0; e < ne; ++e) r.logits[size_t(t) * ne + e] += w.router.bias[e];
-  }
-
   // 2. top-k among the allowed experts, as the family's router does (router.h).
   RouteTokens(c.routing, w.score_bias.empty() ? nullptr : w.score_bias.data(),
               mask ? mask->allowed(layer) : nullptr, r);
@@ -100,6 +89,40 @@ void MoeForward(const Model& m, int layer, const float* x, int n, int pos0, cons
       const int s = slots[e][i], t = s / k;
       Axpy(scale_input ? 1.0f : r.weights[s], ys + size_t(i) * hs, out + size_t(t) * hs, hs);
     }
+  }
+}
+
+}  // namespace
+
+void MoeForward(const Model& m, int layer, const float* x, int n, int pos0, const ExpertMask* mask,
+                RoutingObserver* observer, Activations& act, float* out,
+                ActivationObserver* activations) {
+  const ModelConfig& c = m.config();
+  const MoeWeights& w = m.weights().layers[layer].moe;
+  const int ne = c.routing.num_experts, k = c.routing.top_k, hs = c.hidden_size;
+  RoutingResult& r = act.routing;
+  r.num_tokens = n;
+  r.num_experts = ne;
+  r.top_k = k;
+
+  // 1. router logits [n, E]. Always row by row, never sgemm: each logit is then one dot product
+  //    whose summation order does not depend on how many experts the router has, so a node
+  //    whose router is sliced to its experts gets bit for bit the logits the full router gives
+  //    those experts (sgemm's blocking, and so its rounding, changes with E).
+  r.logits.resize(size_t(n) * ne);
+  ObserveMatmulInput(activations, layer, MatmulWeight::kRouter, x, n, w.router.w.in);
+  MatMulRowwise(x, n, w.router.w, r.logits.data());
+  for (int t = 0; t < n && !w.router.bias.empty(); ++t) {
+    for (int e = 0; e < ne; ++e) r.logits[size_t(t) * ne + e] += w.router.bias[e];
+  }
+
+  // Stand-ins for absent experts (expert_standins.h) take their own routing path.
+  const LayerStandIns* standins = mask ? mask->standins(layer) : nullptr;
+  if (standins && c.routing.scoring == ScoringFunc::kSoftmax && c.routing.n_group <= 1) {
+    std::memset(out, 0, sizeof(float) * size_t(n) * hs);
+    RoutedWithStandIns(m, layer, x, n, mask->allowed(layer), *standins, act, out);
+  } else {
+    RoutedExperts(m, layer, x, n, pos0, mask, observer, act, out, activations);
   }
 
   // 5. shared experts, always on (Qwen2-MoE: scaled by sigmoid(shared_expert_gate · x)).
