@@ -4,12 +4,15 @@
 //              [--measure K] [--measure-prompts P] [--measure-tokens T] -o plan.json [--json]
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "apps/command_registry.h"
 #include "core/atomic_file.h"
 #include "core/byte_size.h"
 #include "core/json_strict.h"
 #include "pipeline/budget_plan.h"
 #include "pipeline/planner.h"
+#include "pipeline/standin_plan.h"
 
 namespace moedist::cli {
 namespace {
@@ -19,6 +22,7 @@ struct PlanCliOptions {
   PlanOptions lib;
   BudgetOptions budget;
   std::string node_bytes;  // budget mode when set, with --nodes
+  std::string standins;    // fixed split: proxy stand-in kind, or empty
   bool groups_given = false;
   std::string out;
   bool json = false;
@@ -112,9 +116,34 @@ int RunPlan(PlanCliOptions& o) {
   auto profile = ReadGateProfile(o.profile);
   if (!profile.ok()) return ReportError("plan", profile.status());
   if (budget) return RunBudget(o, *profile);
+  if (o.standins.empty() && (!o.budget.checkpoint_dir.empty() || !o.budget.suite_path.empty())) {
+    return ReportError(
+        "plan", Status::InvalidArgument("--checkpoint and --suite are for budget mode (--nodes, "
+                                        "--node-bytes) or --standins"));
+  }
   auto r = MakePlan(*profile, o.profile, o.lib);
   if (!r.ok()) return ReportError("plan", r.status());
   nlohmann::json j = PlanResultToJson(*r, *profile, o.profile, o.lib);
+  if (!o.standins.empty()) {
+    auto kind = ParseFileStandInKind(o.standins);
+    if (!kind.ok()) return ReportError("plan", kind.status());
+    StandInPlanRequest req;
+    req.checkpoint_dir =
+        o.budget.checkpoint_dir.empty() ? profile->checkpoint : o.budget.checkpoint_dir;
+    req.suite_path = o.budget.suite_path.empty() ? profile->suite_path : o.budget.suite_path;
+    req.kind = *kind;
+    const std::filesystem::path out(o.out);
+    const std::string file = out.stem().string() + ".standins.safetensors";
+    req.out_path = (out.parent_path() / file).string();
+    if (!o.json)
+      fmt::print(stderr, "plan: fitting {} stand-ins on {}\n", o.standins, req.suite_path);
+    auto rep = WritePlanStandIns(r->plan, req);
+    if (!rep.ok()) return ReportError("plan", rep.status());
+    j["standins"] = {{"file", file},
+                     {"kind", o.standins},
+                     {"calibration_tokens", rep->tokens},
+                     {"proxies", rep->proxies}};
+  }
   Status st = WriteFileAtomically(o.out, DumpJsonStable(j) + "\n");
   if (!st.ok()) return ReportError("plan", st);
   for (const auto& w : r->warnings) fmt::print(stderr, "warning: {}\n", w);
@@ -169,11 +198,17 @@ Registrar registrar(
                       "files), e.g. 24G; measures candidates and picks the best")
            ->excludes(groups);
        sub.add_option("--checkpoint", o->budget.checkpoint_dir,
-                      "budget mode: the checkpoint (default: the one the profile names)")
-           ->needs(nodes);
+                      "budget mode and --standins: the checkpoint (default: the one the profile "
+                      "names)");
        sub.add_option("--suite", o->budget.suite_path,
-                      "budget mode: calibration suite to measure on (default: the profile's)")
-           ->needs(nodes);
+                      "budget mode: calibration suite to measure on; --standins: to fit on "
+                      "(default: the profile's)");
+       sub.add_option("--standins", o->standins,
+                      "fixed split: give each node proxy experts for the groups it lacks, fitted "
+                      "on the calibration suite and written beside plan.json "
+                      "(proxy-fit | proxy-average; docs/commands/plan.md)")
+           ->check(CLI::IsMember({"proxy-fit", "proxy-average"}))
+           ->excludes(nodes);
        sub.add_option("--measure", o->budget.measure,
                       "budget mode: candidates measured, best predicted first (default 4; the "
                       "best whole and best split are always measured)")

@@ -1,6 +1,7 @@
 #include "pipeline/expert_plan.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "core/json_strict.h"
@@ -37,8 +38,8 @@ Result<LayerPlan> LayerFromJson(const nlohmann::json& j, int num_experts,
     return Status::Corruption("{}: missing \"groups\" list", where);
   }
   for (size_t g = 0; g < j["groups"].size(); ++g) {
-    ASSIGN_OR_RETURN(std::vector<int> group,
-                     ExpertList(j["groups"][g], num_experts, fmt::format("{}.groups[{}]", where, g)));
+    ASSIGN_OR_RETURN(std::vector<int> group, ExpertList(j["groups"][g], num_experts,
+                                                        fmt::format("{}.groups[{}]", where, g)));
     lp.groups.push_back(std::move(group));
   }
   if (j.contains("overlay")) {
@@ -73,7 +74,8 @@ Status CheckPlan(const ExpertPlan& plan, int min_experts, bool force) {
     };
     for (int e : lp.overlay) RETURN_IF_ERROR(mark(e, "overlay"));
     for (size_t g = 0; g < lp.groups.size(); ++g) {
-      if (lp.groups[g].empty()) return Status::InvalidArgument("layer {}: group {} is empty", layer, g);
+      if (lp.groups[g].empty())
+        return Status::InvalidArgument("layer {}: group {} is empty", layer, g);
       for (int e : lp.groups[g]) RETURN_IF_ERROR(mark(e, fmt::format("group {}", g)));
     }
     for (int e = 0; e < plan.num_experts; ++e) {
@@ -84,9 +86,10 @@ Status CheckPlan(const ExpertPlan& plan, int min_experts, bool force) {
     }
     for (size_t g = 0; g < lp.groups.size(); ++g) {
       if (lp.overlay.size() >= lp.groups[g].size()) {
-        return Status::InvalidArgument("layer {}: overlay of {} experts is not smaller than group "
-                                       "{} ({} experts)",
-                                       layer, lp.overlay.size(), g, lp.groups[g].size());
+        return Status::InvalidArgument(
+            "layer {}: overlay of {} experts is not smaller than group "
+            "{} ({} experts)",
+            layer, lp.overlay.size(), g, lp.groups[g].size());
       }
       const int node = static_cast<int>(lp.groups[g].size() + lp.overlay.size());
       if (node < min_experts && !force) {
@@ -96,9 +99,10 @@ Status CheckPlan(const ExpertPlan& plan, int min_experts, bool force) {
             layer, g, node, min_experts, 4 * plan.top_k);
       }
       if (node < plan.top_k) {
-        return Status::InvalidArgument("layer {}: group {} ∪ overlay has {} experts, fewer than "
-                                       "top-k {}: the router cannot run",
-                                       layer, g, node, plan.top_k);
+        return Status::InvalidArgument(
+            "layer {}: group {} ∪ overlay has {} experts, fewer than "
+            "top-k {}: the router cannot run",
+            layer, g, node, plan.top_k);
       }
     }
   }
@@ -156,11 +160,21 @@ Result<ExpertPlan> ReadPlanFile(const std::string& path) {
     if (j.at("schema_version") != 1) return Status::Unsupported("{}: schema_version", path);
     std::vector<int> moe_layers;
     for (const auto& [key, _] : j.at("layers").items()) moe_layers.push_back(std::stoi(key));
-    ASSIGN_OR_RETURN(ExpertPlan plan,
-                     PlanFromAssignmentJson({{"layers", j.at("layers")}}, moe_layers,
-                                            j.at("num_experts").get<int>(),
-                                            j.at("top_k").get<int>(), path));
+    ASSIGN_OR_RETURN(
+        ExpertPlan plan,
+        PlanFromAssignmentJson({{"layers", j.at("layers")}}, moe_layers,
+                               j.at("num_experts").get<int>(), j.at("top_k").get<int>(), path));
     plan.strategy = j.at("strategy").get<std::string>();
+    if (j.contains("standins")) {
+      const nlohmann::json& s = j.at("standins");
+      const std::string file = s.at("file").get<std::string>();
+      if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..") {
+        return Status::Corruption("{}: standins.file \"{}\" must be a file name beside the plan",
+                                  path, file);
+      }
+      plan.standins_file = (std::filesystem::path(path).parent_path() / file).string();
+      plan.standins_kind = s.at("kind").get<std::string>();
+    }
     RETURN_IF_ERROR(CheckPlan(plan, 0, /*force=*/true).WithContext(path));
     return plan;
   } catch (const std::exception& e) {

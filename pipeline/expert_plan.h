@@ -4,10 +4,9 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 
@@ -25,6 +24,10 @@ struct ExpertPlan {
   int num_groups = 0;
   std::string strategy;
   std::map<int, LayerPlan> layers;  // every MoE layer
+  // Proxy experts fitted for this plan (plan.json "standins", standin_file.h): the file's path
+  // as ReadPlanFile resolved it against plan.json's folder, and its kind; empty: none.
+  std::string standins_file;
+  std::string standins_kind;
 
   // Experts node `g` holds in `layer` (group ∪ overlay), sorted.
   std::vector<int> NodeExperts(int layer, int g) const;
@@ -39,8 +42,9 @@ Status CheckPlan(const ExpertPlan& plan, int min_experts, bool force);
 nlohmann::json PlanLayersToJson(const ExpertPlan& plan);
 // Parses either {"groups": [[...]], "overlay": [...]} (same for every MoE layer) or
 // {"layers": {"<layer>": {...}}} for `moe_layers`. `source` names the file in errors.
-Result<ExpertPlan> PlanFromAssignmentJson(const nlohmann::json& j, const std::vector<int>& moe_layers,
-                                          int num_experts, int top_k, const std::string& source);
+Result<ExpertPlan> PlanFromAssignmentJson(const nlohmann::json& j,
+                                          const std::vector<int>& moe_layers, int num_experts,
+                                          int top_k, const std::string& source);
 Result<ExpertPlan> ReadPlanFile(const std::string& path);
 
 }  // namespace moedist

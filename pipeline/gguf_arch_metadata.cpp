@@ -130,7 +130,7 @@ uint32_t U32(int v) {
 
 Status CheckGgufExpressible(GgufArch arch, const ModelConfig& cfg, const NodeInfo& info) {
   std::set<size_t> sizes;
-  for (const auto& [layer, nl] : info.layers) sizes.insert(nl.held.size());
+  for (const auto& [layer, nl] : info.layers) sizes.insert(nl.held.size() + nl.proxies.size());
   if (sizes.size() > 1) {
     return Refuse(arch, fmt::format("the node holds {} to {} experts depending on the layer; "
                                     "llama.cpp has one expert_count for every layer",

@@ -236,7 +236,11 @@ class Planner {
   }
 
  private:
-  int NodeExperts(int layer) const { return static_cast<int>(info_.layers.at(layer).held.size()); }
+  // Experts of the node's merged tensors: held ones, then proxy experts (slice mode).
+  int NodeExperts(int layer) const {
+    const NodeLayer& nl = info_.layers.at(layer);
+    return static_cast<int>(nl.held.size() + nl.proxies.size());
+  }
 
   // The merged-tensor slot of expert `id` as the node names it (local id in slice mode, the
   // original id in mask mode).
@@ -379,7 +383,8 @@ Result<GgufNodePlan> PlanNodeGguf(const GgufNodeRequest& req) {
   ASSIGN_OR_RETURN(ModelConfig cfg, ParseModelConfig(hf_config, "config.json"));
   int node_experts = 0;
   if (!req.info->layers.empty())
-    node_experts = static_cast<int>(req.info->layers.begin()->second.held.size());
+    node_experts = static_cast<int>(req.info->layers.begin()->second.held.size() +
+                                    req.info->layers.begin()->second.proxies.size());
   ASSIGN_OR_RETURN(plan.metadata, ArchMetadata(plan.arch, cfg, node_experts, req.name));
   ASSIGN_OR_RETURN(TokenizerKeys tok, BuildTokenizerKeys(req.tokenizer, cfg.vocab_size));
   for (GgufKv& kv : tok.kvs) plan.metadata.push_back(std::move(kv));

@@ -36,7 +36,8 @@ std::string_view NodeModeName(NodeMode mode) {
 }
 
 int NodeInfo::num_local_experts(int layer) const {
-  return mode == NodeMode::kSlice ? static_cast<int>(layers.at(layer).held.size())
+  const NodeLayer& nl = layers.at(layer);
+  return mode == NodeMode::kSlice ? static_cast<int>(nl.held.size() + nl.proxies.size())
                                   : source_num_experts;
 }
 
@@ -89,6 +90,7 @@ nlohmann::json NodeInfoToJson(const NodeInfo& info) {
   nlohmann::json layers = nlohmann::json::object();
   for (const auto& [layer, nl] : info.layers) {
     layers[std::to_string(layer)] = {{"held", nl.held}, {"overlay", nl.overlay}};
+    if (!nl.proxies.empty()) layers[std::to_string(layer)]["proxies"] = nl.proxies;
   }
   return {{"version", kNodeInfoVersion},
           {"node", info.node},
@@ -138,6 +140,13 @@ Result<NodeInfo> ParseNodeInfo(std::string_view text, const std::string& source)
       if (nl.held.empty() ||
           !std::includes(nl.held.begin(), nl.held.end(), nl.overlay.begin(), nl.overlay.end())) {
         return Status::Corruption("{}: held must be non-empty and contain the overlay", where);
+      }
+      if (lj.contains("proxies")) {
+        ASSIGN_OR_RETURN(nl.proxies,
+                         IdList(lj.at("proxies"), info.source_num_experts, where + ".proxies"));
+        if (info.mode != NodeMode::kSlice && !nl.proxies.empty()) {
+          return Status::Corruption("{}: proxies need slice mode", where);
+        }
       }
       info.layers[layer] = std::move(nl);
     }

@@ -40,6 +40,9 @@ std::string_view NodeModeName(NodeMode mode);
 struct NodeLayer {
   std::vector<int> held;     // original expert ids the node holds, ascending
   std::vector<int> overlay;  // the subset replicated on every node
+  // Slice mode with plan stand-ins: the groups whose proxy expert the node holds, as local
+  // experts |held|, |held| + 1, ... in this order (standin_file.h).
+  std::vector<int> proxies;
 };
 
 struct NodeInfo {
@@ -52,7 +55,7 @@ struct NodeInfo {
   std::vector<std::string> bundles;  // bundles this node reads, itself included
   std::map<int, NodeLayer> layers;   // every MoE layer
 
-  int num_local_experts(int layer) const;  // slice: |held|; mask: source_num_experts
+  int num_local_experts(int layer) const;  // slice: |held| + |proxies|; mask: source_num_experts
   // Local expert id of original id `expert` in `layer`, or -1 if the node does not hold it.
   int LocalId(int layer, int expert) const;
 };

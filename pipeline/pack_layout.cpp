@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "core/json_strict.h"
 #include "core/mapped_file.h"
@@ -84,6 +85,10 @@ class LayoutBuilder {
     TypeChoice choice;
     int layer = -1;
   };
+  struct ExpertTensor {  // a routed expert's projection as stored
+    std::string name;
+    TypeChoice choice;
+  };
 
   BundlePlan& Bundle(const std::string& name);
   Status PairScales(const std::vector<ClassifiedTensor>& classified);
@@ -96,6 +101,9 @@ class LayoutBuilder {
   Status AssignBundleShards();
   Status PlanNode(int g);
   Status AddSlicedRouters(NodePlan& node);
+  // Proxy experts (plan stand-ins) of the groups node `node` lacks, as local experts after its
+  // held ones, in its own shard.
+  Status AddProxyExperts(NodePlan& node);
   void CheckOverridesUsed();
   // The importance weights for `tensor` stored as `type` (block types with an imatrix entry),
   // counting it; null otherwise, noting block-quantized tensors the imatrix does not cover.
@@ -116,6 +124,8 @@ class LayoutBuilder {
   std::map<std::string, std::pair<int, int>> expert_of_;  // stored routed name -> (layer, expert)
   std::map<std::string, Packed> packed_;                  // packed tensor name -> composition
   std::map<std::string, Router> routers_;                 // trunk router tensors of MoE layers
+  // (layer, expert, projection) -> the stored weight: templates for proxy experts' names/types.
+  std::map<std::tuple<int, int, ExpertProjection>, ExpertTensor> expert_weights_;
   std::set<std::string> imatrix_missing_, imatrix_not_applicable_;
 };
 
@@ -258,6 +268,10 @@ Status LayoutBuilder::AddTensor(const ClassifiedTensor& c) {
     }
     ASSIGN_OR_RETURN(auto stored, AddStored(bundle, s, std::nullopt));
     for (const Stored& st : stored) expert_of_[st.name] = {layer, c.role.expert};
+    if (c.role.part == TensorPart::kWeight) {
+      expert_weights_[{layer, c.role.expert, c.role.projection}] = {c.tensor->name,
+                                                                    stored.front().choice};
+    }
     return Status::Ok();
   }
   if (c.role.cls == TensorClass::kRoutedExpertsPacked) {
@@ -308,10 +322,48 @@ Status LayoutBuilder::AssignBundleShards() {
   return Status::Ok();
 }
 
+// A tensor of a node's own shard: the rows of `parts`, in order, stored as `choice` (the
+// parts share the source encoding `source_dtype` when the type is keep).
+Result<BundleTensor> NodeShardTensor(const std::string& name, std::vector<ConvertInput> parts,
+                                     const TypeChoice& choice, DType source_dtype,
+                                     std::vector<uint64_t> shape) {
+  const RecipeType stored = choice.stored;
+  BundleTensor bt;
+  bt.name = name;
+  bt.bytes = 0;
+  for (const ConvertInput& in : parts) {
+    if (!stored.type && in.tensor->dtype() != source_dtype) {
+      return Status::Unsupported(
+          "tensor \"{}\": its rows come as {} and {} and the recipe keeps the source type; "
+          "give it a stored type",
+          name, DTypeName(source_dtype), DTypeName(in.tensor->dtype()));
+    }
+    ASSIGN_OR_RETURN(uint64_t bytes, ConvertedBytes(in, stored));
+    bt.bytes += bytes;
+  }
+  bt.produce = [parts, stored](ByteSink& sink) -> Status {
+    for (const ConvertInput& in : parts) RETURN_IF_ERROR(ConvertRows(in, stored, sink));
+    return Status::Ok();
+  };
+  if (!stored.type || SameEncoding(source_dtype, *stored.type)) {
+    bt.dtype = source_dtype;
+    bt.shape = shape;
+  } else if (GetQuantTypeInfo(*stored.type).block_elements == 1) {
+    bt.dtype = PlainDType(*stored.type);
+    bt.shape = shape;
+  } else {
+    bt.dtype = DType::kU8;
+    bt.shape = {bt.bytes};
+    bt.quant = QuantText(choice, shape, source_dtype);
+  }
+  return bt;
+}
+
 Status LayoutBuilder::AddSlicedRouters(NodePlan& node) {
   node.shard.name = node.info.node;
   for (const auto& [name, r] : routers_) {
-    const std::vector<int>& held = node.info.layers.at(r.layer).held;
+    const NodeLayer& nl = node.info.layers.at(r.layer);
+    const std::vector<int>& held = nl.held;
     if (r.source.scale) {
       return Status::Unsupported(
           "router tensor \"{}\" is stored with scale \"{}\"; slicing it to "
@@ -320,30 +372,67 @@ Status LayoutBuilder::AddSlicedRouters(NodePlan& node) {
     }
     const CheckpointTensor& t = *r.source.tensor;
     std::vector<uint64_t> shape = t.shape();
-    shape[0] = held.size();
+    shape[0] = held.size() + nl.proxies.size();
     ConvertInput in{&t, nullptr, fp8_rows_, fp8_cols_, Axis0Ranges(t, held)};
     const RecipeType stored = r.choice.stored;
     if (stored.type) in.importance = ImportanceFor(name, *stored.type);
-    BundleTensor bt;
-    bt.name = name;
-    ASSIGN_OR_RETURN(bt.bytes, ConvertedBytes(in, stored));
-    bt.produce = [in, stored](ByteSink& sink) { return ConvertRows(in, stored, sink); };
-    if (!stored.type || SameEncoding(t.dtype(), *stored.type)) {
-      bt.dtype = t.dtype();
-      bt.shape = shape;
-    } else if (GetQuantTypeInfo(*stored.type).block_elements == 1) {
-      bt.dtype = PlainDType(*stored.type);
-      bt.shape = shape;
-    } else {
-      bt.dtype = DType::kU8;
-      bt.shape = {bt.bytes};
-      bt.quant = QuantText(r.choice, shape, t.dtype());
+    std::vector<ConvertInput> parts = {in};
+    if (!nl.proxies.empty()) {
+      if (r.source.role.cls != TensorClass::kRouterWeight) {
+        return Status::Unsupported(
+            "router tensor \"{}\" ({}): proxy experts need a router without bias", name,
+            TensorClassName(r.source.role.cls));
+      }
+      for (int h : nl.proxies) {
+        ConvertInput p;
+        p.tensor = &options_.standins->layers.at(r.layer)[size_t(h)].router;
+        parts.push_back(p);
+      }
     }
+    ASSIGN_OR_RETURN(BundleTensor bt,
+                     NodeShardTensor(name, std::move(parts), r.choice, t.dtype(), shape));
     node.exposed[name] = {bt.dtype, bt.shape, bt.quant};
     node.shard.tensors.push_back(std::move(bt));
   }
+  RETURN_IF_ERROR(AddProxyExperts(node));
   if (node.shard.tensors.empty()) return Status::Ok();
   return AssignSingleShard(node.shard, std::string(kNodeShardFile));
+}
+
+Status LayoutBuilder::AddProxyExperts(NodePlan& node) {
+  for (const auto& [layer, nl] : node.info.layers) {
+    for (size_t i = 0; i < nl.proxies.size(); ++i) {
+      const StandInFileProxy& proxy = options_.standins->layers.at(layer)[size_t(nl.proxies[i])];
+      const int local = static_cast<int>(nl.held.size() + i);
+      const int like = nl.held.front();  // a held expert lends its names and stored types
+      for (auto [projection, src] : {std::pair{ExpertProjection::kGate, &proxy.gate},
+                                     std::pair{ExpertProjection::kUp, &proxy.up},
+                                     std::pair{ExpertProjection::kDown, &proxy.down}}) {
+        auto it = expert_weights_.find({layer, like, projection});
+        if (it == expert_weights_.end()) {
+          return Status::Unsupported(
+              "node {}: layer {} expert {} has no separate {} weight; proxy experts need the "
+              "per-expert layout with gate, up and down projections",
+              node.info.node, layer, like, ExpertProjectionName(projection));
+        }
+        ASSIGN_OR_RETURN(std::string name, RenameExpert(it->second.name, like, local));
+        const CheckpointTensor* model_tensor = ckpt_.Find(it->second.name);
+        if (model_tensor->dtype() != src->dtype()) {
+          return Status::Corruption(
+              "{}: tensor \"{}\" is {}, but the model's experts are {} (refit the stand-ins)",
+              options_.standins->path, src->name, DTypeName(src->dtype()),
+              DTypeName(model_tensor->dtype()));
+        }
+        ConvertInput in;
+        in.tensor = src;
+        ASSIGN_OR_RETURN(BundleTensor bt, NodeShardTensor(name, {in}, it->second.choice,
+                                                          src->dtype(), src->shape()));
+        node.exposed[name] = {bt.dtype, bt.shape, bt.quant};
+        node.shard.tensors.push_back(std::move(bt));
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Status LayoutBuilder::PlanNode(int g) {
@@ -358,6 +447,19 @@ Status LayoutBuilder::PlanNode(int g) {
   }
   std::tie(info.mode, info.mode_reason) = ChooseNodeMode(cfg_, info.layers);
   const bool slice = info.mode == NodeMode::kSlice;
+  if (options_.standins) {
+    if (!slice) {
+      return Status::Unsupported(
+          "node {}: proxy experts are ordinary experts of a sliced router, but this node cannot "
+          "be sliced: {}",
+          info.node, info.mode_reason);
+    }
+    for (auto& [layer, nl] : info.layers) {
+      for (int h = 0; h < plan_.num_groups; ++h) {
+        if (h != g) nl.proxies.push_back(h);
+      }
+    }
+  }
   if (!slice && !packed_.empty()) {
     return Status::Unsupported(
         "node {}: {}; packed expert tensors ({}) cannot hold a subset of "

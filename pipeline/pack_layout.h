@@ -28,6 +28,7 @@
 #include "pipeline/node_bundle.h"
 #include "pipeline/pack_imatrix.h"
 #include "pipeline/pack_recipe.h"
+#include "pipeline/standin_file.h"
 
 namespace moedist {
 
@@ -71,6 +72,9 @@ struct LayoutOptions {
   // Non-null: block-quantized tensors the importance matrix describes are quantized with its
   // weights; a warning lists block-quantized tensors it does not describe.
   const PackImatrix* imatrix = nullptr;
+  // Non-null: every node also holds the proxy experts of the groups it lacks (plan stand-ins,
+  // standin_file.h), after its own experts in its numbering, with router rows in its shard.
+  const StandInFile* standins = nullptr;
 };
 
 // Checks that `plan` fits `config` (expert count, top-k, the set of MoE layers, every node able

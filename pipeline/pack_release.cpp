@@ -236,9 +236,15 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   if (!req.imatrix_path.empty()) {
     ASSIGN_OR_RETURN(imatrix, PackImatrix::Load(req.imatrix_path, *ckpt, classified));
   }
+  std::optional<StandInFile> standins;
+  if (!req.plan.standins_file.empty()) {
+    ASSIGN_OR_RETURN(standins, ReadStandInFile(req.plan.standins_file, req.plan, cfg.hidden_size,
+                                               cfg.moe_intermediate_size));
+  }
   ASSIGN_OR_RETURN(ReleaseLayout layout,
                    PlanRelease(*ckpt, classified, req.plan, req.recipe,
-                               {req.shard_bytes, imatrix ? &*imatrix : nullptr}));
+                               {req.shard_bytes, imatrix ? &*imatrix : nullptr,
+                                standins ? &*standins : nullptr}));
   if (req.format != NodeFileFormat::kSafetensors) {
     std::vector<NodeInfo> infos;
     for (const NodePlan& n : layout.nodes) infos.push_back(n.info);

@@ -268,9 +268,16 @@ Status ValidateNode(Context& c, const std::string& scratch, NodeValidation& n) {
                    ExpertMask::FromLayers(c.full->config(), held, dir + "/moedist_node.json"));
   const MaskedModel reference{c.full.get(), &full_mask};
   LogitComparison cmp;
-  const bool compare = c.keeps_everything;
+  bool proxies = false;
+  for (const auto& [layer, nl] : node.info.layers) proxies = proxies || !nl.proxies.empty();
+  const bool compare = c.keeps_everything && !proxies;
   ASSIGN_OR_RETURN(n.quality, ScoreEvalPrompts(m, prompts, compare ? &reference : nullptr, &cmp));
-  if (!compare) {
+  if (proxies) {
+    n.equivalence = CheckState::kNotApplicable;
+    n.equivalence_detail =
+        "the node holds proxy experts (plan stand-ins) for the groups it lacks, so it is meant "
+        "to differ from the full model under its mask; the Δ log-probability measures it";
+  } else if (!compare) {
     n.equivalence = CheckState::kNotApplicable;
     n.equivalence_detail =
         "the recipe converts or quantizes tensors; bit-for-bit equality holds "

@@ -1,0 +1,133 @@
+#include "pipeline/standin_file.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/json_strict.h"
+#include "formats/safetensors_reader.h"
+#include "formats/safetensors_writer.h"
+#include "quant/quantize.h"
+
+namespace moedist {
+namespace {
+
+constexpr std::string_view kMetadataKey = "moedist.standins";
+
+std::string ProxyName(int layer, int group, std::string_view part) {
+  return fmt::format("model.layers.{}.mlp.proxies.{}.{}.weight", layer, group, part);
+}
+
+Result<std::shared_ptr<std::vector<uint8_t>>> Encode(const std::vector<float>& v, DType dtype) {
+  QuantType type = QuantType::kF32;
+  if (dtype == DType::kBF16)
+    type = QuantType::kBF16;
+  else if (dtype == DType::kF16)
+    type = QuantType::kF16;
+  else if (dtype != DType::kF32) {
+    return Status::InvalidArgument("stand-in file: dtype {} is not F32, F16 or BF16",
+                                   DTypeName(dtype));
+  }
+  ASSIGN_OR_RETURN(uint64_t bytes, QuantTensorBytes(type, 1, v.size()));
+  auto out = std::make_shared<std::vector<uint8_t>>(bytes);
+  RETURN_IF_ERROR(QuantizeRows(type, v, v.size(), *out));
+  return out;
+}
+
+}  // namespace
+
+Status WriteStandInFile(const std::string& path, const FittedStandIns& fitted, DType dtype) {
+  if (fitted.options.kind == StandInKind::kConstant) {
+    return Status::InvalidArgument("constant stand-ins have no file form (runtime-min only)");
+  }
+  std::vector<SafetensorsSource> sources;
+  std::vector<std::shared_ptr<std::vector<uint8_t>>> keep;
+  nlohmann::json layers = nlohmann::json::object();
+  auto add = [&](std::string name, const std::vector<float>& v,
+                 std::vector<uint64_t> shape) -> Status {
+    ASSIGN_OR_RETURN(auto bytes, Encode(v, dtype));
+    keep.push_back(bytes);
+    sources.push_back(SourceFromBytes(std::move(name), dtype, std::move(shape), *bytes));
+    return Status::Ok();
+  };
+  for (const auto& [layer, proxies] : fitted.proxies) {
+    nlohmann::json members = nlohmann::json::array();
+    for (size_t h = 0; h < proxies.size(); ++h) {
+      const ProxyExpert& p = proxies[h];
+      const uint64_t H = uint64_t(p.expert.mlp.gate.in), I = uint64_t(p.expert.mlp.gate.out);
+      const int g = static_cast<int>(h);
+      RETURN_IF_ERROR(add(ProxyName(layer, g, "gate_proj"), p.expert.gate, {I, H}));
+      RETURN_IF_ERROR(add(ProxyName(layer, g, "up_proj"), p.expert.up, {I, H}));
+      RETURN_IF_ERROR(add(ProxyName(layer, g, "down_proj"), p.expert.down, {H, I}));
+      RETURN_IF_ERROR(add(ProxyName(layer, g, "router"), p.router_row, {1, H}));
+      members.push_back(p.members);
+    }
+    layers[std::to_string(layer)] = members;
+  }
+  const nlohmann::json meta = {
+      {"version", 1}, {"kind", StandInKindName(fitted.options.kind)}, {"layers", layers}};
+  return WriteSafetensorsFile(path, std::move(sources), {{std::string(kMetadataKey), meta.dump()}});
+}
+
+Result<StandInFile> ReadStandInFile(const std::string& path, const ExpertPlan& plan, int64_t hidden,
+                                    int64_t width) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const SafetensorsFile> file, SafetensorsFile::Open(path));
+  auto it = file->metadata().find(std::string(kMetadataKey));
+  if (it == file->metadata().end()) {
+    return Status::Corruption("{}: no \"{}\" in the safetensors __metadata__: not a stand-in file",
+                              path, kMetadataKey);
+  }
+  ASSIGN_OR_RETURN(nlohmann::json meta, ParseJsonStrict(it->second, path + " __metadata__"));
+  if (!meta.is_object() || meta.value("version", 0) != 1 || !meta.contains("kind") ||
+      !meta["kind"].is_string() || !meta.contains("layers") || !meta["layers"].is_object()) {
+    return Status::Corruption("{}: \"{}\" must be {{\"version\": 1, \"kind\", \"layers\"}}", path,
+                              kMetadataKey);
+  }
+  StandInFile out;
+  out.path = path;
+  out.kind = meta["kind"].get<std::string>();
+  const nlohmann::json& layers = meta["layers"];
+  for (const auto& [layer, lp] : plan.layers) {
+    const std::string key = std::to_string(layer);
+    if (!layers.contains(key) || !layers[key].is_array() ||
+        layers[key].size() != lp.groups.size()) {
+      return Status::Corruption("{}: layer {} must list {} proxies (one per group of the plan)",
+                                path, layer, lp.groups.size());
+    }
+    for (size_t h = 0; h < lp.groups.size(); ++h) {
+      const nlohmann::json& m = layers[key][h];
+      if (!m.is_array() || m.get<std::vector<int>>() != lp.groups[h]) {
+        return Status::Corruption(
+            "{}: layer {} proxy {} stands for {}, but the plan's group {} is {}: the file was "
+            "fitted for another plan",
+            path, layer, h, m.dump(), h, nlohmann::json(lp.groups[h]).dump());
+      }
+      StandInFileProxy p;
+      p.members = lp.groups[h];
+      const int g = static_cast<int>(h);
+      struct Want {
+        CheckpointTensor* dst;
+        std::string name;
+        std::vector<uint64_t> shape;
+      };
+      const uint64_t H = uint64_t(hidden), I = uint64_t(width);
+      for (Want w : {Want{&p.gate, ProxyName(layer, g, "gate_proj"), {I, H}},
+                     Want{&p.up, ProxyName(layer, g, "up_proj"), {I, H}},
+                     Want{&p.down, ProxyName(layer, g, "down_proj"), {H, I}},
+                     Want{&p.router, ProxyName(layer, g, "router"), {1, H}}}) {
+        const SafetensorsTensor* t = file->Find(w.name);
+        if (!t) return Status::Corruption("{}: tensor \"{}\" is missing", path, w.name);
+        if (t->shape != w.shape) {
+          return Status::Corruption("{}: tensor \"{}\" has shape {}, expected {}", path, w.name,
+                                    nlohmann::json(t->shape).dump(),
+                                    nlohmann::json(w.shape).dump());
+        }
+        *w.dst = CheckpointTensor{w.name, file, t};
+      }
+      out.layers[layer].push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+}  // namespace moedist

@@ -1,0 +1,56 @@
+#include "pipeline/standin_plan.h"
+
+#include <filesystem>
+#include <optional>
+
+#include "pipeline/calibration_suite.h"
+#include "pipeline/standin_file.h"
+#include "pipeline/validation_eval.h"
+#include "runtime-min/tokenizer.h"
+
+namespace moedist {
+
+namespace fs = std::filesystem;
+
+Result<StandInKind> ParseFileStandInKind(const std::string& name) {
+  if (name == "proxy-fit") return StandInKind::kProxyFit;
+  if (name == "proxy-average") return StandInKind::kProxyAverage;
+  return Status::InvalidArgument(
+      "stand-in kind \"{}\": expected proxy-fit or proxy-average (constant stand-ins have no "
+      "form stock runtimes load; docs/algorithms.md)",
+      name);
+}
+
+Result<StandInPlanReport> WritePlanStandIns(const ExpertPlan& plan, const StandInPlanRequest& req) {
+  ASSIGN_OR_RETURN(CalibrationSuite suite, ReadCalibrationSuite(req.suite_path));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> full, Model::Open(req.checkpoint_dir));
+  std::optional<Tokenizer> tok;
+  const fs::path tok_path = fs::path(req.checkpoint_dir) / "tokenizer.json";
+  if (fs::exists(tok_path)) {
+    ASSIGN_OR_RETURN(Tokenizer t, Tokenizer::LoadFile(tok_path.string()));
+    tok = std::move(t);
+  }
+  ASSIGN_OR_RETURN(EvalPrompts prompts,
+                   TokenizeEvalPrompts(suite, tok ? &*tok : nullptr, req.max_tokens, -1));
+  ASSIGN_OR_RETURN(StandInCalibration cal, RecordStandInCalibration(*full, prompts.tokens));
+  StandInOptions options;
+  options.kind = req.kind;
+  ASSIGN_OR_RETURN(FittedStandIns fitted, FitStandIns(*full, plan, cal, options));
+  // The routed experts' dtype: proxies are stored as the experts they sit beside.
+  ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> ckpt, Checkpoint::Open(req.checkpoint_dir));
+  DType dtype = DType::kBF16;
+  for (const CheckpointTensor& t : ckpt->tensors()) {
+    if (t.name.find(".experts.") != std::string::npos && t.name.ends_with("proj.weight")) {
+      dtype = t.dtype();
+      break;
+    }
+  }
+  if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16) dtype = DType::kBF16;
+  RETURN_IF_ERROR(WriteStandInFile(req.out_path, fitted, dtype));
+  StandInPlanReport r;
+  r.tokens = cal.tokens;
+  for (const auto& [layer, proxies] : fitted.proxies) r.proxies += int(proxies.size());
+  return r;
+}
+
+}  // namespace moedist

@@ -1,0 +1,33 @@
+// `plan --standins KIND`: fits proxy experts for a plan on the calibration suite
+// (standin_fit.h) and writes them beside plan.json (standin_file.h), which then names the file
+// in its "standins" section for `pack`.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+#include "pipeline/expert_plan.h"
+#include "pipeline/standin_fit.h"
+
+namespace moedist {
+
+struct StandInPlanRequest {
+  std::string checkpoint_dir;
+  std::string suite_path;  // calibration suite (JSONL)
+  int max_tokens = 256;    // tokens per prompt recorded
+  StandInKind kind = StandInKind::kProxyFit;
+  std::string out_path;  // the stand-in file
+};
+
+struct StandInPlanReport {
+  int64_t tokens = 0;  // calibration tokens recorded
+  int proxies = 0;     // proxies written (groups × MoE layers)
+};
+
+// Fits and writes; the file's matrices take the checkpoint's routed-expert dtype.
+Result<StandInPlanReport> WritePlanStandIns(const ExpertPlan& plan, const StandInPlanRequest& req);
+
+// Parses "proxy-fit" / "proxy-average" (the kinds with a file form).
+Result<StandInKind> ParseFileStandInKind(const std::string& name);
+
+}  // namespace moedist
