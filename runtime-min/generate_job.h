@@ -37,4 +37,12 @@ struct GenerateJobReport {
 
 Result<GenerateJobReport> RunGenerateJob(const GenerateJobOptions& options);
 
+class Model;
+class ExpertMask;
+// The same on a model already open (options.model_dir is not read), under `node_mask` (null:
+// every expert): how `run DIST --node` runs a node of a release. options.mask_path must be
+// empty; a node runs under its own mask.
+Result<GenerateJobReport> RunGenerateJobOn(const Model& model, const ExpertMask* node_mask,
+                                           const GenerateJobOptions& options);
+
 }  // namespace moedist

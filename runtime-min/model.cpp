@@ -1,5 +1,7 @@
 #include "runtime-min/model.h"
 
+#include <algorithm>
+
 #include "runtime-min/gguf_model_loader.h"
 
 namespace moedist {
@@ -42,8 +44,10 @@ const ModelConfig& Model::config() const { return ckpt_ ? ckpt_->config() : gguf
 
 const std::string& Model::dir() const { return ckpt_ ? ckpt_->dir() : gguf_dir_; }
 
-Status Model::CheckExpertsPresent(const ExpertMask* mask) const {
-  for (size_t l = 0; l < weights_.layers.size(); ++l) {
+Status Model::CheckExpertsPresent(const ExpertMask* mask, int num_layers) const {
+  const size_t layers = num_layers < 0 ? weights_.layers.size()
+                                       : std::min(weights_.layers.size(), size_t(num_layers));
+  for (size_t l = 0; l < layers; ++l) {
     const uint8_t* allowed = mask ? mask->allowed(static_cast<int>(l)) : nullptr;
     for (int e : weights_.layers[l].moe.absent) {
       if (allowed && !allowed[e]) continue;

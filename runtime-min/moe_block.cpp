@@ -47,12 +47,12 @@ void MlpForward(const MlpWeights& w, const float* x, int n, Activations& act, fl
   MatMul(gate, n, w.down, out);
 }
 
-void MoeForward(const Model& m, int layer, const float* x, int n, int pos0, const ExpertMask* mask,
-                RoutingObserver* observer, Activations& act, float* out,
-                ActivationObserver* activations) {
+void RouteMoeTokens(const Model& m, int layer, const float* x, int n, int pos0,
+                    const ExpertMask* mask, RoutingObserver* observer, Activations& act,
+                    ActivationObserver* activations) {
   const ModelConfig& c = m.config();
   const MoeWeights& w = m.weights().layers[layer].moe;
-  const int ne = c.routing.num_experts, k = c.routing.top_k, hs = c.hidden_size;
+  const int ne = c.routing.num_experts, k = c.routing.top_k;
   RoutingResult& r = act.routing;
   r.num_tokens = n;
   r.num_experts = ne;
@@ -78,6 +78,16 @@ void MoeForward(const Model& m, int layer, const float* x, int n, int pos0, cons
     observer->OnRouting({layer, pos0, n, ne, k, r.logits.data(), r.probs.data(), r.experts.data(),
                          r.weights.data()});
   }
+}
+
+void MoeForward(const Model& m, int layer, const float* x, int n, int pos0, const ExpertMask* mask,
+                RoutingObserver* observer, Activations& act, float* out,
+                ActivationObserver* activations) {
+  const ModelConfig& c = m.config();
+  const MoeWeights& w = m.weights().layers[layer].moe;
+  const int ne = c.routing.num_experts, k = c.routing.top_k, hs = c.hidden_size;
+  RoutingResult& r = act.routing;
+  RouteMoeTokens(m, layer, x, n, pos0, mask, observer, act, activations);
 
   // 4. routed experts, one expert at a time over the tokens that chose it, in expert order
   //    (as HF accumulates). Llama-4 scales the expert's input by the weight, others its output.
