@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/status.h"
 #include "pipeline/expert_plan.h"
 
@@ -26,8 +28,17 @@ struct PlacementResult {
   double margin = 0;            // best − second best
   int tokens_used = 0;
   std::vector<int> layers;      // layers scored
+  std::vector<std::string> nodes;  // [node] its id, "node-<g>" (node g holds group g ∪ overlay)
 };
 
 Result<PlacementResult> PlacePrompt(const PlacementRequest& request);
+
+// The chosen node (the best score, ties to the lower node) and its margin over the runner-up,
+// from `result.scores`.
+void ChooseNode(PlacementResult& result);
+
+// {"scores", "node" (index), "node_id", "nodes", "margin", "tokens", "layers"}: what
+// `place --json` prints and each `place --stdin` answer holds.
+nlohmann::json PlacementToJson(const PlacementResult& result);
 
 }  // namespace moedist
