@@ -37,8 +37,7 @@ void Print(const PlacementResult& r, const ReleasePlacer* placer, bool json) {
                static_cast<int>(g) == r.chosen ? "  <- place here" : "");
   }
   fmt::print("margin {:.4f} over {} tokens and {} layer{} ({})\n", r.margin, r.tokens_used,
-             r.layers.size(), r.layers.size() == 1 ? "" : "s",
-             fmt::join(r.layers, ", "));
+             r.layers.size(), r.layers.size() == 1 ? "" : "s", fmt::join(r.layers, ", "));
   if (placer) fmt::print("verified   {}\n", ReleaseTrustName(placer->trust()));
 }
 
@@ -84,7 +83,8 @@ int RunPlaceRelease(PlaceCliOptions& o) {
                o.lib.checkpoint, ReleaseTrustName(p.trust()));
   }
   if (o.serve) {
-    fmt::print(stderr, "moedist place: ready: {} nodes, probe layer {}, one JSON request per line\n",
+    fmt::print(stderr,
+               "moedist place: ready: {} nodes, probe layer {}, one JSON request per line\n",
                p.nodes().size(), p.probe_layer());
     auto stats = ServePlacementRequests(p, std::cin, std::cout, o.lib.tokens);
     if (!stats.ok()) return ReportError("place", stats.status());

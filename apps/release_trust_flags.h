@@ -2,11 +2,10 @@
 // --unsigned and, where `allow_no_verify`, --no-verify (pipeline/release_trust.h).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "core/status.h"
 #include "pipeline/release_trust.h"

@@ -1,5 +1,5 @@
-// make_synthetic_checkpoint DIR [--preset tiny|bench20g|runtime|stream3g|probe2l] [--sparse]: writes a
-// synthetic Qwen3-MoE checkpoint (see synthetic_checkpoint.h). Used by the README's first
+// make_synthetic_checkpoint DIR [--preset tiny|bench20g|runtime|stream3g|probe2l] [--sparse]:
+// writes a synthetic Qwen3-MoE checkpoint (see synthetic_checkpoint.h). Used by the README's first
 // command, bench/inspect_bench.sh and bench/profile_stream_bench.sh.
 #include <fmt/core.h>
 

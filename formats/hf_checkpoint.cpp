@@ -144,10 +144,9 @@ Result<CheckpointIndex> ParseIndex(std::string_view text, const std::string& ind
                                 index_path, tensor, shard.dump());
     }
     std::string shard_name = shard.get<std::string>();
-    RETURN_IF_ERROR(
-        node ? CheckNodeShardName(shard_name,
-                                  fmt::format("{}: weight_map[\"{}\"]", index_path, tensor))
-             : CheckShardName(shard_name, index_path));
+    RETURN_IF_ERROR(node ? CheckNodeShardName(shard_name, fmt::format("{}: weight_map[\"{}\"]",
+                                                                      index_path, tensor))
+                         : CheckShardName(shard_name, index_path));
     out.tensors_by_shard[shard_name].push_back(tensor);
     if (out.tensors_by_shard.size() > kMaxShards) {
       return Status::Corruption("{}: more than {} shards", index_path, kMaxShards);

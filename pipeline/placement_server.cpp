@@ -83,8 +83,7 @@ nlohmann::json AnswerPlacementRequest(const ReleasePlacer& placer, const std::st
   nlohmann::json out = PlacementToJson(*r);
   out["id"] = id;
   out["ok"] = true;
-  out["seconds"] =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }
 

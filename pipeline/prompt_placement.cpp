@@ -24,8 +24,9 @@ Result<PlacementResult> PlacePrompt(const PlacementRequest& r) {
   std::vector<int32_t> ids = r.ids;
   if (ids.empty()) {
     if (r.prompt.empty()) return Status::InvalidArgument("empty prompt");
-    ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::LoadFile(
-                                        (std::filesystem::path(r.checkpoint) / "tokenizer.json").string()));
+    ASSIGN_OR_RETURN(
+        Tokenizer tok,
+        Tokenizer::LoadFile((std::filesystem::path(r.checkpoint) / "tokenizer.json").string()));
     ASSIGN_OR_RETURN(ids, tok.Encode(r.prompt));
     if (ids.empty()) return Status::InvalidArgument("the prompt encodes to no tokens");
   }
@@ -63,8 +64,8 @@ void ChooseNode(PlacementResult& out) {
   if (out.scores.empty()) return;
   std::vector<double> sorted = out.scores;
   std::sort(sorted.begin(), sorted.end(), std::greater<>());
-  out.chosen = static_cast<int>(std::max_element(out.scores.begin(), out.scores.end()) -
-                                out.scores.begin());
+  out.chosen =
+      static_cast<int>(std::max_element(out.scores.begin(), out.scores.end()) - out.scores.begin());
   out.margin = sorted.size() > 1 ? sorted[0] - sorted[1] : sorted[0];
 }
 

@@ -4,10 +4,9 @@
 // the planner optimises, so `place` and `plan` agree on what a good node is.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "pipeline/expert_plan.h"
@@ -17,17 +16,17 @@ namespace moedist {
 struct PlacementRequest {
   std::string checkpoint;
   std::string plan_path;
-  std::string prompt;           // text (needs the checkpoint's tokenizer.json) ...
-  std::vector<int32_t> ids;     // ... or token ids
-  int tokens = 64;              // first N prompt tokens
+  std::string prompt;        // text (needs the checkpoint's tokenizer.json) ...
+  std::vector<int32_t> ids;  // ... or token ids
+  int tokens = 64;           // first N prompt tokens
 };
 
 struct PlacementResult {
-  std::vector<double> scores;   // per node
+  std::vector<double> scores;  // per node
   int chosen = 0;
-  double margin = 0;            // best − second best
+  double margin = 0;  // best − second best
   int tokens_used = 0;
-  std::vector<int> layers;      // layers scored
+  std::vector<int> layers;         // layers scored
   std::vector<std::string> nodes;  // [node] its id, "node-<g>" (node g holds group g ∪ overlay)
 };
 

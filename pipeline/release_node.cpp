@@ -27,8 +27,7 @@ std::string GgufPath(const ReleaseNodeOptions& o) {
 
 }  // namespace
 
-Result<bool> ResolveReleaseNodePath(const std::string& path, std::string& dist,
-                                    std::string& node) {
+Result<bool> ResolveReleaseNodePath(const std::string& path, std::string& dist, std::string& node) {
   const fs::path p(path);
   std::error_code ec;
   if (fs::is_regular_file(p / kManifestFileName, ec)) {
@@ -60,9 +59,10 @@ Result<ReleaseNode> OpenReleaseNode(const ReleaseNodeOptions& o) {
       fs::is_regular_file(fs::path(dir) / "model.safetensors.index.json", ec);
   const bool has_gguf = fs::is_regular_file(GgufPath(o), ec);
   if (o.gguf && !has_gguf) {
-    return Status::NotFound("{}: no GGUF node file (the release was packed without --format "
-                            "gguf|both)",
-                            GgufPath(o));
+    return Status::NotFound(
+        "{}: no GGUF node file (the release was packed without --format "
+        "gguf|both)",
+        GgufPath(o));
   }
   if (o.gguf || !has_safetensors) {
     if (!has_gguf) {

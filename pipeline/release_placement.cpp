@@ -94,8 +94,8 @@ Result<std::unique_ptr<ReleasePlacer>> ReleasePlacer::Open(const ReleasePlacerOp
   for (int g = 0; g < p->plan_.num_groups; ++g) {
     const std::string id = fmt::format("node-{}", g);
     if (d.FindNode(id) == nullptr) {
-      return Status::Corruption("{}: the partition has {} groups but no node \"{}\"",
-                                manifest_path, p->plan_.num_groups, id);
+      return Status::Corruption("{}: the partition has {} groups but no node \"{}\"", manifest_path,
+                                p->plan_.num_groups, id);
     }
     p->nodes_.push_back(id);
   }

@@ -26,7 +26,8 @@ Status CheckTrustChoice(const ReleaseTrustOptions& o) {
   const int ways = !o.trusted_keys.empty() + o.allow_unsigned + o.no_verify;
   if (ways == 1) return Status::Ok();
   return Status::InvalidArgument(
-      "{}", ways == 0 ? "give --pubkey (repeatable) to check the release's signature, or --unsigned to "
+      "{}", ways == 0
+                ? "give --pubkey (repeatable) to check the release's signature, or --unsigned to "
                   "check its digests only"
                 : "give only one of --pubkey, --unsigned and --no-verify");
 }

@@ -68,9 +68,10 @@ Result<EvalJobReport> RunEvalJobOn(const Model& model_ref, const ExpertMask* nod
   if (!o.logits_out.empty()) {
     for (size_t b = 1; b < batches.size(); ++b) {
       if (batches[b].size() != seq_len) {
-        return Status::InvalidArgument("--logits-out writes [B, S, V] and needs sequences of "
-                                       "equal length: sequence 0 has {} tokens, sequence {} has {}",
-                                       seq_len, b, batches[b].size());
+        return Status::InvalidArgument(
+            "--logits-out writes [B, S, V] and needs sequences of "
+            "equal length: sequence 0 has {} tokens, sequence {} has {}",
+            seq_len, b, batches[b].size());
       }
     }
   }

@@ -13,7 +13,7 @@ namespace moedist {
 
 struct EvalJobOptions {
   std::string model_dir;
-  std::string text_path;    // exactly one of text_path and ids_path
+  std::string text_path;  // exactly one of text_path and ids_path
   std::string ids_path;
   std::string mask_path;    // optional
   std::string logits_out;   // optional; needs sequences of equal length

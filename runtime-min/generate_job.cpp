@@ -19,8 +19,10 @@ Result<std::vector<int32_t>> ParsePromptIds(const std::string& text, int vocab) 
   std::vector<int32_t> ids;
   for (size_t i = 0; i < j.size(); ++i) {
     if (!j[i].is_number_integer() || j[i].get<int64_t>() < 0 || j[i].get<int64_t>() >= vocab) {
-      return Status::InvalidArgument("--prompt-ids: position {}: {} is not a token id in "
-                                     "[0, {})", i, j[i].dump(), vocab);
+      return Status::InvalidArgument(
+          "--prompt-ids: position {}: {} is not a token id in "
+          "[0, {})",
+          i, j[i].dump(), vocab);
     }
     ids.push_back(j[i].get<int32_t>());
   }

@@ -16,9 +16,9 @@ namespace moedist {
 
 struct GenerateJobOptions {
   std::string model_dir;
-  std::string prompt;       // text, or
-  std::string prompt_ids;   // a JSON array of token ids
-  std::string mask_path;    // optional
+  std::string prompt;      // text, or
+  std::string prompt_ids;  // a JSON array of token ids
+  std::string mask_path;   // optional
   int max_tokens = 64;
   SamplingOptions sampling;
   bool add_bos = false;     // text prompt: prepend config.json's bos_token_id

@@ -33,16 +33,21 @@ Status Model::InitRuntime(const std::string& source) {
   // Llama-4 rotates adjacent pairs (complex view); DeepSeek's interleaved rope is the same
   // rotation up to a permutation shared by q and k.
   const bool pairs = c.family == Family::kLlama4 || (mla && c.attention.rope_interleave);
-  Result<Rope> rope = MakeRope(c.attention, mla ? c.attention.qk_rope_head_dim : c.attention.head_dim,
-                               pairs, runtime_.max_position_embeddings);
+  Result<Rope> rope =
+      MakeRope(c.attention, mla ? c.attention.qk_rope_head_dim : c.attention.head_dim, pairs,
+               runtime_.max_position_embeddings);
   if (!rope.ok()) return context(rope.status());
   rope_ = std::move(rope).value();
   return Status::Ok();
 }
 
-const ModelConfig& Model::config() const { return ckpt_ ? ckpt_->config() : gguf_->config; }
+const ModelConfig& Model::config() const {
+  return ckpt_ ? ckpt_->config() : gguf_->config;
+}
 
-const std::string& Model::dir() const { return ckpt_ ? ckpt_->dir() : gguf_dir_; }
+const std::string& Model::dir() const {
+  return ckpt_ ? ckpt_->dir() : gguf_dir_;
+}
 
 Status Model::CheckExpertsPresent(const ExpertMask* mask, int num_layers) const {
   const size_t layers = num_layers < 0 ? weights_.layers.size()

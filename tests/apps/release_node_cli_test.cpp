@@ -78,8 +78,8 @@ class ReleaseNodeCli : public ::testing::Test {
 };
 
 TEST_F(ReleaseNodeCli, PlaceFromTheReleaseAloneAgreesWithItsOwnScores) {
-  CliResult r = Moedist("place " + dist() + " --ids '" + ids_[0].dump() + "' --pubkey " + pub() +
-                        " --json");
+  CliResult r =
+      Moedist("place " + dist() + " --ids '" + ids_[0].dump() + "' --pubkey " + pub() + " --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const json j = json::parse(r.out);
   EXPECT_EQ(j["verified"], "signature");
@@ -105,8 +105,7 @@ TEST_F(ReleaseNodeCli, PlaceFromTheReleaseAloneAgreesWithItsOwnScores) {
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("--unsigned"), std::string::npos) << r.err;
   // The old form, from the checkpoint and plan.json, still answers.
-  r = Moedist("place " + kFixture + " --plan " + plan() + " --ids '" + ids_[0].dump() +
-              "' --json");
+  r = Moedist("place " + kFixture + " --plan " + plan() + " --ids '" + ids_[0].dump() + "' --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["layers"], (json{0, 1}));
 }
@@ -135,7 +134,7 @@ TEST_F(ReleaseNodeCli, PlaceStdinAnswersEveryLineAndSurvivesBadOnes) {
   for (std::string line; std::getline(lines, line);) answers.push_back(json::parse(line));
   ASSERT_EQ(answers.size(), 11u) << r.out;
   const std::vector<json> ids = {1, nullptr, "b", nullptr, 3, 4, 5, 6, 7, 8, 9};
-  const std::vector<bool> ok = {true, false, true, false, false, false,
+  const std::vector<bool> ok = {true,  false, true,  false, false, false,
                                 false, false, false, false, true};
   for (size_t i = 0; i < answers.size(); ++i) {
     SCOPED_TRACE(answers[i].dump());
@@ -151,8 +150,7 @@ TEST_F(ReleaseNodeCli, PlaceStdinAnswersEveryLineAndSurvivesBadOnes) {
   EXPECT_EQ(answers[8]["code"], "not_found");         // text without a tokenizer
   // The same prompt gets the same answer, and the one-shot command agrees with the server.
   EXPECT_EQ(answers[0]["scores"], answers[10]["scores"]);
-  r = Moedist("place " + dist() + " --ids '" + ids_[0].dump() + "' --pubkey " + pub() +
-              " --json");
+  r = Moedist("place " + dist() + " --ids '" + ids_[0].dump() + "' --pubkey " + pub() + " --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["scores"], answers[0]["scores"]);
 }
@@ -227,8 +225,7 @@ TEST_F(ReleaseNodeCli, NodeIndexLeavingTheReleaseIsRefusedNamingFileAndField) {
   }
   ASSERT_FALSE(tensor.empty());
   std::ofstream(index) << j.dump(2);
-  CliResult r =
-      Moedist("eval " + dist() + " --node node-1 --ids " + ids_file() + " --no-verify");
+  CliResult r = Moedist("eval " + dist() + " --node node-1 --ids " + ids_file() + " --no-verify");
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_NE(r.err.find("node-1/model.safetensors.index.json: weight_map[\"" + tensor + "\"]"),
             std::string::npos)
