@@ -8,7 +8,7 @@
 #include <iostream>
 
 #include "apps/command_registry.h"
-#include "apps/release_trust_flags.h"
+#include "apps/release_node_flags.h"
 #include "core/json_strict.h"
 #include "pipeline/placement_server.h"
 #include "pipeline/prompt_placement.h"

@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "apps/command_registry.h"
-#include "apps/release_trust_flags.h"
+#include "apps/release_node_flags.h"
 #include "core/json_strict.h"
 #include "pipeline/release_node.h"
 #include "runtime-min/generate_job.h"
@@ -22,26 +22,6 @@ struct RunCliOptions {
   bool json = false;
 };
 
-// A release node when MODEL is a release with --node, or a node directory of one.
-Result<bool> ResolveNode(RunCliOptions& o) {
-  if (!o.node.node.empty()) {
-    o.node.dist_dir = o.job.model_dir;
-  } else {
-    ASSIGN_OR_RETURN(bool is_node,
-                     ResolveReleaseNodePath(o.job.model_dir, o.node.dist_dir, o.node.node));
-    if (!is_node) {
-      if (o.trust.any() || o.node.gguf) {
-        return Status::InvalidArgument(
-            "--pubkey, --unsigned, --no-verify and --gguf are for a node of a release "
-            "(DIST --node node-<k>)");
-      }
-      return false;
-    }
-  }
-  ASSIGN_OR_RETURN(o.node.trust, o.trust.Options());
-  return true;
-}
-
 int RunRun(RunCliOptions& o) {
   if (!o.json) {
     o.job.on_text = [](std::string_view piece) {
@@ -49,7 +29,7 @@ int RunRun(RunCliOptions& o) {
       std::fflush(stdout);
     };
   }
-  auto is_node = ResolveNode(o);
+  auto is_node = ResolveReleaseNode(o.job.model_dir, o.trust, o.node);
   if (!is_node.ok()) return ReportError("run", is_node.status());
   std::optional<NodeGenerateReport> node_report;
   Result<GenerateJobReport> report = Status::Internal("unreachable");

@@ -1,5 +1,6 @@
 // The flags of commands that read part of a release (place, run, eval on DIST): --pubkey,
-// --unsigned and, where `allow_no_verify`, --no-verify (pipeline/release_trust.h).
+// --unsigned and, where `allow_no_verify`, --no-verify (pipeline/release_trust.h); and how run
+// and eval tell a release node from a checkpoint.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "pipeline/release_node.h"
 #include "pipeline/release_trust.h"
 
 namespace moedist::cli {
@@ -42,5 +44,27 @@ struct ReleaseTrustFlags {
   // Flags given for a checkpoint, which has nothing to verify.
   bool any() const { return !pubkeys.empty() || unsigned_ok || no_verify; }
 };
+
+// True when `model_dir` names a node of a release: a release with `node.node` set (--node), or
+// a node directory of one; fills `node` (its directory and trust). False for a checkpoint, for
+// which the release flags are refused.
+inline Result<bool> ResolveReleaseNode(const std::string& model_dir, const ReleaseTrustFlags& trust,
+                                       ReleaseNodeOptions& node) {
+  if (!node.node.empty()) {
+    node.dist_dir = model_dir;
+  } else {
+    ASSIGN_OR_RETURN(bool is_node, ResolveReleaseNodePath(model_dir, node.dist_dir, node.node));
+    if (!is_node) {
+      if (trust.any() || node.gguf) {
+        return Status::InvalidArgument(
+            "--pubkey, --unsigned, --no-verify and --gguf are for a node of a release "
+            "(DIST --node node-<k>)");
+      }
+      return false;
+    }
+  }
+  ASSIGN_OR_RETURN(node.trust, trust.Options());
+  return true;
+}
 
 }  // namespace moedist::cli
