@@ -1,11 +1,15 @@
 // moedist run MODEL (--prompt TEXT | --prompt-ids JSON) [--max-tokens N] [--mask FILE]
 //                   [--temperature T --top-p P --seed S] [--json]: generate text.
+// moedist run DIST --node K (--pubkey P | --unsigned | --no-verify) [--gguf] ...: on one node
+//                   of a release, verified first (pipeline/release_node.h).
 #include <fmt/format.h>
 
 #include <cstdio>
 
 #include "apps/command_registry.h"
+#include "apps/release_node_flags.h"
 #include "core/json_strict.h"
+#include "pipeline/release_node.h"
 #include "runtime-min/generate_job.h"
 
 namespace moedist::cli {
@@ -13,6 +17,8 @@ namespace {
 
 struct RunCliOptions {
   GenerateJobOptions job;
+  ReleaseNodeOptions node;
+  ReleaseTrustFlags trust;
   bool json = false;
 };
 
@@ -23,7 +29,22 @@ int RunRun(RunCliOptions& o) {
       std::fflush(stdout);
     };
   }
-  auto report = RunGenerateJob(o.job);
+  auto is_node = ResolveReleaseNode(o.job.model_dir, o.trust, o.node);
+  if (!is_node.ok()) return ReportError("run", is_node.status());
+  std::optional<NodeGenerateReport> node_report;
+  Result<GenerateJobReport> report = Status::Internal("unreachable");
+  if (*is_node) {
+    auto n = RunNodeGenerateJob(o.node, o.job);
+    if (!n.ok()) return ReportError("run", n.status());
+    node_report = *std::move(n);
+    report = node_report->generation;
+    if (node_report->trust != ReleaseTrust::kSignature) {
+      fmt::print(stderr, "moedist run: warning: {}/{}: signature NOT CHECKED (verified: {})\n",
+                 o.node.dist_dir, o.node.node, ReleaseTrustName(node_report->trust));
+    }
+  } else {
+    report = RunGenerateJob(o.job);
+  }
   if (!report.ok()) return ReportError("run", report.status());
   const GenerateResult& g = report->generation;
   const DegeneracyStats& d = report->degeneracy;
@@ -42,6 +63,11 @@ int RunRun(RunCliOptions& o) {
           {"distinct_3", d.distinct_3},
           {"longest_repeated_ngram", d.longest_repeated_ngram}}}};
     if (report->has_tokenizer) j["text"] = report->text;
+    if (node_report) {
+      j["node"] = o.node.node;
+      j["format"] = node_report->format;
+      j["verified"] = ReleaseTrustKey(node_report->trust);
+    }
     fmt::print("{}\n", DumpJsonStable(j));
     return kExitOk;
   }
@@ -63,7 +89,12 @@ Registrar registrar(
     {"run", 110,
      [](CLI::App& sub) -> std::function<int()> {
        auto o = std::make_shared<RunCliOptions>();
-       sub.add_option("model", o->job.model_dir, "Hugging Face checkpoint directory")->required();
+       sub.add_option("model", o->job.model_dir,
+                      "Hugging Face checkpoint directory, or a release (DIST) with --node")
+           ->required();
+       sub.add_option("--node", o->node.node, "DIST: run this node of the release (node-<k>)");
+       sub.add_flag("--gguf", o->node.gguf, "DIST: load the node's GGUF file (pack --format both)");
+       o->trust.Add(sub, /*allow_no_verify=*/true);
        auto* text =
            sub.add_option("--prompt", o->job.prompt, "prompt text (needs MODEL/tokenizer.json)");
        auto* ids =

@@ -1,5 +1,5 @@
-// make_synthetic_checkpoint DIR [--preset tiny|bench20g|runtime|stream3g] [--sparse]: writes a
-// synthetic Qwen3-MoE checkpoint (see synthetic_checkpoint.h). Used by the README's first
+// make_synthetic_checkpoint DIR [--preset tiny|bench20g|runtime|stream3g|probe2l] [--sparse]:
+// writes a synthetic Qwen3-MoE checkpoint (see synthetic_checkpoint.h). Used by the README's first
 // command, bench/inspect_bench.sh and bench/profile_stream_bench.sh.
 #include <fmt/core.h>
 
@@ -13,8 +13,9 @@ int main(int argc, char** argv) {
   bool sparse = false;
   app.add_option("dir", dir, "output directory")->required();
   app.add_option("--preset", preset,
-                 "tiny (~0.5 MB), bench20g (~20 GB), runtime (~1.3 GB), stream3g (~3.5 GB)")
-      ->check(CLI::IsMember({"tiny", "bench20g", "runtime", "stream3g"}));
+                 "tiny (~0.5 MB), bench20g (~20 GB), runtime (~1.3 GB), stream3g (~3.5 GB), "
+                 "probe2l (~3.7 GB)")
+      ->check(CLI::IsMember({"tiny", "bench20g", "runtime", "stream3g", "probe2l"}));
   app.add_flag("--sparse", sparse, "leave tensor data as file holes (zeros)");
   CLI11_PARSE(app, argc, argv);
   moedist::SyntheticCheckpointSpec spec;
@@ -42,6 +43,20 @@ int main(int argc, char** argv) {
             .kv_heads = 4,
             .head_dim = 128,
             .vocab = 32768};
+  } else if (preset == "probe2l") {
+    // Qwen3-30B-A3B exactly (vocabulary, attention, 128 experts of 768) with 2 of its 48
+    // layers: the trunk's embedding and first layers are what `place DIST` probes
+    // (bench/place_probe_bench.sh).
+    spec = {.layers = 2,
+            .hidden = 2048,
+            .experts = 128,
+            .top_k = 8,
+            .moe_intermediate = 768,
+            .heads = 32,
+            .kv_heads = 4,
+            .head_dim = 128,
+            .vocab = 151936,
+            .shard_bytes = 2ull << 30};
   } else if (preset == "runtime") {
     spec = {.layers = 4,
             .hidden = 2048,

@@ -33,19 +33,21 @@ Status CheckShardName(const std::string& name, const std::string& index_path) {
 }
 
 // Node indexes may also name a shard in a sibling bundle: "../<bundle>/<file>", each a plain
-// component (docs/formats/bundle.md).
-Status CheckNodeShardName(const std::string& name, const std::string& index_path) {
-  if (!name.starts_with("../")) return CheckShardName(name, index_path);
-  const std::string rest = name.substr(3);
-  const size_t slash = rest.find('/');
-  if (slash == std::string::npos || !CheckShardName(rest.substr(0, slash), index_path).ok() ||
-      !CheckShardName(rest.substr(slash + 1), index_path).ok()) {
-    return Status::Corruption(
-        "{}: names shard \"{}\", expected a plain file name or "
-        "\"../<bundle>/<file>\"",
-        index_path, name);
+// component (docs/formats/bundle.md), so no spelling leaves the release directory. `where` names
+// the index file and the field ("DIST/node-0/model.safetensors.index.json: weight_map[\"t\"]").
+Status CheckNodeShardName(const std::string& name, const std::string& where) {
+  bool ok = CheckShardName(name, where).ok();
+  if (!ok && name.starts_with("../")) {
+    const std::string rest = name.substr(3);
+    const size_t slash = rest.find('/');
+    ok = slash != std::string::npos && CheckShardName(rest.substr(0, slash), where).ok() &&
+         CheckShardName(rest.substr(slash + 1), where).ok();
   }
-  return Status::Ok();
+  if (ok) return Status::Ok();
+  return Status::Corruption(
+      "{} names shard \"{}\", expected a plain file name or \"../<bundle>/<file>\" (a bundle "
+      "directory beside the node, inside the release directory)",
+      where, name);
 }
 
 constexpr std::string_view kAliasesKey = "moedist_aliases";
@@ -142,7 +144,8 @@ Result<CheckpointIndex> ParseIndex(std::string_view text, const std::string& ind
                                 index_path, tensor, shard.dump());
     }
     std::string shard_name = shard.get<std::string>();
-    RETURN_IF_ERROR(node ? CheckNodeShardName(shard_name, index_path)
+    RETURN_IF_ERROR(node ? CheckNodeShardName(shard_name, fmt::format("{}: weight_map[\"{}\"]",
+                                                                      index_path, tensor))
                          : CheckShardName(shard_name, index_path));
     out.tensors_by_shard[shard_name].push_back(tensor);
     if (out.tensors_by_shard.size() > kMaxShards) {

@@ -164,6 +164,16 @@ class Verifier {
   // The bundles to check, and check 6 for bundle references.
   std::vector<std::string> ResolveScope() {
     std::vector<const NodeEntry*> nodes;
+    const bool partial = o_.node || !o_.bundles.empty();
+    std::set<std::string> scope;
+    for (const std::string& b : o_.bundles) {
+      if (d_.bundles.count(b)) {
+        scope.insert(b);
+      } else {
+        Add(VerifyCheck::kNodes, VerifyProblem::kFailed, "",
+            fmt::format("bundle \"{}\" is not in the manifest", b));
+      }
+    }
     if (o_.node) {
       const NodeEntry* n = d_.FindNode(*o_.node);
       if (n == nullptr) {
@@ -175,11 +185,10 @@ class Verifier {
         return {};
       }
       nodes.push_back(n);
-    } else {
+    } else if (!partial) {
       for (const NodeEntry& n : d_.nodes) nodes.push_back(&n);
     }
-    std::set<std::string> scope;
-    if (!o_.node) {
+    if (!partial) {
       for (const auto& [name, b] : d_.bundles) scope.insert(name);
     }
     for (const NodeEntry* n : nodes) {

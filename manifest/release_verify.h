@@ -14,7 +14,8 @@
 //                 regular file (no symlinks), has its size and SHA-256 (rows 21, 24); anything
 //                 else in a bundle directory or at the top level is an extra file (row 22).
 //   6. nodes      every bundle a node names exists in the manifest; with `node`, only that
-//                 node's bundles are in scope and an unknown node fails.
+//                 node's bundles are in scope and an unknown node fails; with `bundles`, only
+//                 those (an unknown bundle fails).
 // On success with a last-accepted file and a newer version, the version is recorded
 // atomically under a lock.
 #pragma once
@@ -36,6 +37,9 @@ struct VerifyOptions {
   std::vector<PublicKey> trusted_keys;
   bool allow_unsigned = false;      // skip check 1 (a release not signed yet)
   std::optional<std::string> node;  // verify only this node's bundles
+  // Verify only these bundles (with `node`: these and the node's). What a reader that uses part
+  // of a release checks: `place DIST` reads the trunk alone.
+  std::vector<std::string> bundles;
   std::optional<std::string> last_accepted_path;
   std::optional<int64_t> now;  // Unix seconds; the clock when unset
   int threads = 0;             // digest threads; <= 0: one per hardware thread

@@ -24,8 +24,9 @@ Result<PlacementResult> PlacePrompt(const PlacementRequest& r) {
   std::vector<int32_t> ids = r.ids;
   if (ids.empty()) {
     if (r.prompt.empty()) return Status::InvalidArgument("empty prompt");
-    ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::LoadFile(
-                                        (std::filesystem::path(r.checkpoint) / "tokenizer.json").string()));
+    ASSIGN_OR_RETURN(
+        Tokenizer tok,
+        Tokenizer::LoadFile((std::filesystem::path(r.checkpoint) / "tokenizer.json").string()));
     ASSIGN_OR_RETURN(ids, tok.Encode(r.prompt));
     if (ids.empty()) return Status::InvalidArgument("the prompt encodes to no tokens");
   }
@@ -54,12 +55,28 @@ Result<PlacementResult> PlacePrompt(const PlacementRequest& r) {
   }
   out.scores = CapturedMassByPrompt(p, plan).at(0);
   out.tokens_used = static_cast<int>(ids.size());
+  for (size_t g = 0; g < out.scores.size(); ++g) out.nodes.push_back(fmt::format("node-{}", g));
+  ChooseNode(out);
+  return out;
+}
+
+void ChooseNode(PlacementResult& out) {
+  if (out.scores.empty()) return;
   std::vector<double> sorted = out.scores;
   std::sort(sorted.begin(), sorted.end(), std::greater<>());
-  out.chosen = static_cast<int>(std::max_element(out.scores.begin(), out.scores.end()) -
-                                out.scores.begin());
+  out.chosen =
+      static_cast<int>(std::max_element(out.scores.begin(), out.scores.end()) - out.scores.begin());
   out.margin = sorted.size() > 1 ? sorted[0] - sorted[1] : sorted[0];
-  return out;
+}
+
+nlohmann::json PlacementToJson(const PlacementResult& r) {
+  return {{"scores", r.scores},
+          {"node", r.chosen},
+          {"node_id", r.chosen < static_cast<int>(r.nodes.size()) ? r.nodes[r.chosen] : ""},
+          {"nodes", r.nodes},
+          {"margin", r.margin},
+          {"tokens", r.tokens_used},
+          {"layers", r.layers}};
 }
 
 }  // namespace moedist

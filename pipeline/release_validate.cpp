@@ -11,6 +11,7 @@
 #include "pipeline/node_model.h"
 #include "pipeline/pack_output_dir.h"
 #include "pipeline/quantized_full_release.h"
+#include "pipeline/release_placement.h"
 #include "pipeline/session_quality.h"
 #include "pipeline/validation_eval.h"
 #include "pipeline/validation_manifest.h"
@@ -304,21 +305,6 @@ Status ValidateNode(Context& c, const std::string& scratch, NodeValidation& n) {
     fs::remove_all(node.scratch, ec);
   }
   return Status::Ok();
-}
-
-// The release's partition as a plan, for the placer (node g holds group g ∪ overlay).
-ExpertPlan PlanOfRelease(const Distribution& d, const ModelConfig& config) {
-  ExpertPlan plan;
-  plan.num_experts = config.routing.num_experts;
-  plan.top_k = config.routing.top_k;
-  for (const auto& [layer, part] : d.PartitionLayers()) {
-    LayerPlan lp;
-    for (const auto& g : part.groups) lp.groups.emplace_back(g.begin(), g.end());
-    lp.overlay.assign(part.overlay.begin(), part.overlay.end());
-    plan.num_groups = static_cast<int>(lp.groups.size());
-    plan.layers[static_cast<int>(layer)] = std::move(lp);
-  }
-  return plan;
 }
 
 // Worst node, placed and oracle Δ over the eval suite, when every node of the release was

@@ -37,15 +37,17 @@ void RmsNormRows(const float* x, const std::vector<float>& weight, int n, int hs
   }
 }
 
-Status DecoderLayerForward(const Model& model, int l, float* x, int n, int pos0, KvCache& kv,
-                           Activations& act, const ExpertMask* mask, RoutingObserver* observer,
-                           ActivationObserver* activations) {
+namespace {
+
+// x += Attention(RMSNorm(x)), then act.xn = RMSNorm(x) with the feed-forward norm: the input of
+// the layer's feed-forward block.
+Status AttentionBlock(const Model& model, int l, float* x, int n, int pos0, KvCache& kv,
+                      Activations& act, ActivationObserver* activations) {
   const ModelConfig& c = model.config();
   const LayerWeights& lw = model.weights().layers[l];
   const int hs = c.hidden_size;
   float* xn = Grow(act.xn, size_t(n) * hs);
   float* branch = Grow(act.branch, size_t(n) * hs);
-  // 1. attention block: x += Attention(RMSNorm(x)).
   RmsNormRows(x, lw.attn_norm, n, hs, c.rms_norm_eps, xn);
   if (c.attention.kind == AttentionKind::kMla) {
     AttentionMla(model, l, xn, n, pos0, kv, act, branch, activations);
@@ -54,8 +56,34 @@ Status DecoderLayerForward(const Model& model, int l, float* x, int n, int pos0,
   }
   AddRows(branch, int64_t(n) * hs, x);
   RETURN_IF_ERROR(CheckActivationsFinite(model, l, "attention block", x, int64_t(n) * hs, hs));
-  // 2. feed-forward block: x += FFN(RMSNorm(x)); MoE layers route under the mask.
   RmsNormRows(x, lw.ffn_norm, n, hs, c.rms_norm_eps, xn);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DecoderLayerRoute(const Model& model, int l, float* x, int n, int pos0, KvCache& kv,
+                         Activations& act, const ExpertMask* mask, RoutingObserver* observer) {
+  if (!model.weights().layers[l].is_moe) {
+    return Status::FailedPrecondition("{}: layer {} is not a MoE layer; it has no router",
+                                      model.dir(), l);
+  }
+  RETURN_IF_ERROR(AttentionBlock(model, l, x, n, pos0, kv, act, nullptr));
+  RouteMoeTokens(model, l, act.xn.data(), n, pos0, mask, observer, act);
+  return Status::Ok();
+}
+
+Status DecoderLayerForward(const Model& model, int l, float* x, int n, int pos0, KvCache& kv,
+                           Activations& act, const ExpertMask* mask, RoutingObserver* observer,
+                           ActivationObserver* activations) {
+  const ModelConfig& c = model.config();
+  const LayerWeights& lw = model.weights().layers[l];
+  const int hs = c.hidden_size;
+  // 1. attention block: x += Attention(RMSNorm(x)); xn = the feed-forward block's input.
+  RETURN_IF_ERROR(AttentionBlock(model, l, x, n, pos0, kv, act, activations));
+  float* xn = act.xn.data();
+  float* branch = act.branch.data();
+  // 2. feed-forward block: x += FFN(RMSNorm(x)); MoE layers route under the mask.
   if (lw.is_moe) {
     MoeForward(model, l, xn, n, pos0, mask, observer, act, branch, activations);
   } else {

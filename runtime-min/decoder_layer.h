@@ -42,4 +42,11 @@ Status DecoderLayerForward(const Model& model, int layer, float* x, int n, int p
                            Activations& act, const ExpertMask* mask, RoutingObserver* observer,
                            ActivationObserver* activations = nullptr);
 
+// The first half of DecoderLayerForward for an MoE layer, then its router only: x += Attention(
+// RMSNorm(x)), and the routing of RMSNorm(x) goes to `observer`. No expert runs, so the layer's
+// routed experts need not be loaded (the placement probe on a release's trunk). FailedPrecondition
+// for a layer that is not MoE.
+Status DecoderLayerRoute(const Model& model, int layer, float* x, int n, int pos0, KvCache& kv,
+                         Activations& act, const ExpertMask* mask, RoutingObserver* observer);
+
 }  // namespace moedist

@@ -36,13 +36,25 @@ Result<EvalJobReport> RunEvalJob(const EvalJobOptions& o) {
     return Status::InvalidArgument("give exactly one of --text and --ids");
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::Open(o.model_dir));
+  if (o.mask_path.empty()) return RunEvalJobOn(*model, nullptr, o);
+  ASSIGN_OR_RETURN(ExpertMask mask, ExpertMask::Load(o.mask_path, model->config()));
+  EvalJobOptions rest = o;
+  rest.mask_path.clear();
+  return RunEvalJobOn(*model, &mask, rest);
+}
+
+Result<EvalJobReport> RunEvalJobOn(const Model& model_ref, const ExpertMask* node_mask,
+                                   const EvalJobOptions& o) {
+  if (o.text_path.empty() == o.ids_path.empty()) {
+    return Status::InvalidArgument("give exactly one of --text and --ids");
+  }
+  if (!o.mask_path.empty()) {
+    return Status::InvalidArgument("--mask: a node of a release runs under its own expert mask");
+  }
+  const Model* model = &model_ref;
   const ModelConfig& c = model->config();
   EvalJobReport report;
-  ExpertMask mask;
-  if (!o.mask_path.empty()) {
-    ASSIGN_OR_RETURN(mask, ExpertMask::Load(o.mask_path, c));
-    report.masked = true;
-  }
+  report.masked = node_mask != nullptr;
   std::vector<std::vector<int32_t>> batches;
   if (!o.ids_path.empty()) {
     ASSIGN_OR_RETURN(batches, LoadTokenIdBatches(o.ids_path, c.vocab_size));
@@ -56,16 +68,17 @@ Result<EvalJobReport> RunEvalJob(const EvalJobOptions& o) {
   if (!o.logits_out.empty()) {
     for (size_t b = 1; b < batches.size(); ++b) {
       if (batches[b].size() != seq_len) {
-        return Status::InvalidArgument("--logits-out writes [B, S, V] and needs sequences of "
-                                       "equal length: sequence 0 has {} tokens, sequence {} has {}",
-                                       seq_len, b, batches[b].size());
+        return Status::InvalidArgument(
+            "--logits-out writes [B, S, V] and needs sequences of "
+            "equal length: sequence 0 has {} tokens, sequence {} has {}",
+            seq_len, b, batches[b].size());
       }
     }
   }
   std::vector<float> all_logits;
   SelectionRecorder recorder;
   EvalOptions eo;
-  eo.mask = report.masked ? &mask : nullptr;
+  eo.mask = node_mask;
   if (!o.routing_out.empty()) eo.observer = &recorder;
   eo.on_logits = [&](size_t, std::span<const float> logits) {
     recorder.EndSequence();

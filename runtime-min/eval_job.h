@@ -13,7 +13,7 @@ namespace moedist {
 
 struct EvalJobOptions {
   std::string model_dir;
-  std::string text_path;    // exactly one of text_path and ids_path
+  std::string text_path;  // exactly one of text_path and ids_path
   std::string ids_path;
   std::string mask_path;    // optional
   std::string logits_out;   // optional; needs sequences of equal length
@@ -29,9 +29,16 @@ struct EvalJobReport {
 
 Result<EvalJobReport> RunEvalJob(const EvalJobOptions& options);
 
+class Model;
+class ExpertMask;
+// The same on a model already open (options.model_dir is not read), under `node_mask` (null:
+// every expert): how `eval DIST --node` runs a node of a release. options.mask_path must be
+// empty; a node runs under its own mask.
+Result<EvalJobReport> RunEvalJobOn(const Model& model, const ExpertMask* node_mask,
+                                   const EvalJobOptions& options);
+
 // Shared by the eval and run jobs: MODEL/tokenizer.json's ids for `text`, with config.json's
 // bos_token_id first when `add_bos`.
-class Model;
 Result<std::vector<int32_t>> EncodeWithModelTokenizer(const Model& model, const std::string& text,
                                                       bool add_bos);
 

@@ -24,6 +24,13 @@ struct MlpSite {
 void MlpForward(const MlpWeights& w, const float* x, int n, Activations& act, float* out,
                 ActivationObserver* activations = nullptr, MlpSite site = {});
 
+// Steps 1-3 of the MoE block: router logits, top-k under `mask`, the observer told. Leaves the
+// choice in act.routing; runs no expert, so a model without its routed experts (a release's
+// trunk) can be routed.
+void RouteMoeTokens(const Model& m, int layer, const float* x, int n, int pos0,
+                    const ExpertMask* mask, RoutingObserver* observer, Activations& act,
+                    ActivationObserver* activations = nullptr);
+
 // The MoE block of `layer` for x [n, H] (normed) at positions [pos0, pos0 + n) → out [n, H].
 // `mask` may be null (every expert allowed); `observer` and `activations` may be null.
 void MoeForward(const Model& m, int layer, const float* x, int n, int pos0, const ExpertMask* mask,

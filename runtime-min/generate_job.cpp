@@ -19,8 +19,10 @@ Result<std::vector<int32_t>> ParsePromptIds(const std::string& text, int vocab) 
   std::vector<int32_t> ids;
   for (size_t i = 0; i < j.size(); ++i) {
     if (!j[i].is_number_integer() || j[i].get<int64_t>() < 0 || j[i].get<int64_t>() >= vocab) {
-      return Status::InvalidArgument("--prompt-ids: position {}: {} is not a token id in "
-                                     "[0, {})", i, j[i].dump(), vocab);
+      return Status::InvalidArgument(
+          "--prompt-ids: position {}: {} is not a token id in "
+          "[0, {})",
+          i, j[i].dump(), vocab);
     }
     ids.push_back(j[i].get<int32_t>());
   }
@@ -34,11 +36,23 @@ Result<GenerateJobReport> RunGenerateJob(const GenerateJobOptions& o) {
     return Status::InvalidArgument("give exactly one of --prompt and --prompt-ids");
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::Open(o.model_dir));
-  GenerateJobReport report;
-  ExpertMask mask;
-  if (!o.mask_path.empty()) {
-    ASSIGN_OR_RETURN(mask, ExpertMask::Load(o.mask_path, model->config()));
+  if (o.mask_path.empty()) return RunGenerateJobOn(*model, nullptr, o);
+  ASSIGN_OR_RETURN(ExpertMask mask, ExpertMask::Load(o.mask_path, model->config()));
+  GenerateJobOptions rest = o;
+  rest.mask_path.clear();
+  return RunGenerateJobOn(*model, &mask, rest);
+}
+
+Result<GenerateJobReport> RunGenerateJobOn(const Model& model_ref, const ExpertMask* node_mask,
+                                           const GenerateJobOptions& o) {
+  if (o.prompt.empty() == o.prompt_ids.empty()) {
+    return Status::InvalidArgument("give exactly one of --prompt and --prompt-ids");
   }
+  if (!o.mask_path.empty()) {
+    return Status::InvalidArgument("--mask: a node of a release runs under its own expert mask");
+  }
+  const Model* model = &model_ref;
+  GenerateJobReport report;
   if (!o.prompt.empty()) {
     ASSIGN_OR_RETURN(report.prompt_ids, EncodeWithModelTokenizer(*model, o.prompt, o.add_bos));
     if (report.prompt_ids.empty()) return Status::InvalidArgument("the prompt has no tokens");
@@ -54,7 +68,7 @@ Result<GenerateJobReport> RunGenerateJob(const GenerateJobOptions& o) {
   GenerateOptions go;
   go.max_new_tokens = o.max_tokens;
   go.sampling = o.sampling;
-  go.mask = o.mask_path.empty() ? nullptr : &mask;
+  go.mask = node_mask;
   if (!o.ignore_eos) go.stop_ids = EosTokenIds(*model);
   // Stream text as it becomes whole: decode everything so far and emit what is new, holding
   // back while a character is still split across tokens (the decoder shows it as U+FFFD).

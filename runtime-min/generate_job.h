@@ -16,9 +16,9 @@ namespace moedist {
 
 struct GenerateJobOptions {
   std::string model_dir;
-  std::string prompt;       // text, or
-  std::string prompt_ids;   // a JSON array of token ids
-  std::string mask_path;    // optional
+  std::string prompt;      // text, or
+  std::string prompt_ids;  // a JSON array of token ids
+  std::string mask_path;   // optional
   int max_tokens = 64;
   SamplingOptions sampling;
   bool add_bos = false;     // text prompt: prepend config.json's bos_token_id
@@ -36,5 +36,13 @@ struct GenerateJobReport {
 };
 
 Result<GenerateJobReport> RunGenerateJob(const GenerateJobOptions& options);
+
+class Model;
+class ExpertMask;
+// The same on a model already open (options.model_dir is not read), under `node_mask` (null:
+// every expert): how `run DIST --node` runs a node of a release. options.mask_path must be
+// empty; a node runs under its own mask.
+Result<GenerateJobReport> RunGenerateJobOn(const Model& model, const ExpertMask* node_mask,
+                                           const GenerateJobOptions& options);
 
 }  // namespace moedist

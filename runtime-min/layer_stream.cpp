@@ -33,7 +33,7 @@ Status ForwardLayerMajor(const Model& model, std::span<const std::vector<int32_t
   const int last =
       opt.last_layer < 0 ? c.num_layers - 1 : std::min(opt.last_layer, c.num_layers - 1);
   RETURN_IF_ERROR(CheckPrompts(c, prompts));
-  RETURN_IF_ERROR(model.CheckExpertsPresent(opt.mask));
+  RETURN_IF_ERROR(model.CheckExpertsPresent(opt.mask, opt.route_only_last_layer ? last : -1));
   // Row offset of each prompt in the residual stream, and the longest prompt.
   std::vector<size_t> first_row(prompts.size() + 1, 0);
   int longest = 0;
@@ -59,8 +59,11 @@ Status ForwardLayerMajor(const Model& model, std::span<const std::vector<int32_t
     for (size_t p = 0; p < prompts.size(); ++p) {
       if (opt.on_prompt) opt.on_prompt(l, p);
       float* x = stream.data() + first_row[p] * hs;
-      Status st = DecoderLayerForward(model, l, x, static_cast<int>(prompts[p].size()), 0, kv, act,
-                                      opt.mask, opt.observer, opt.activations);
+      const int n = static_cast<int>(prompts[p].size());
+      Status st = opt.route_only_last_layer && l == last
+                      ? DecoderLayerRoute(model, l, x, n, 0, kv, act, opt.mask, opt.observer)
+                      : DecoderLayerForward(model, l, x, n, 0, kv, act, opt.mask, opt.observer,
+                                            opt.activations);
       if (!st.ok()) return st.WithContext(fmt::format("prompt {}", p));
     }
     kv.ReleaseLayer(l);

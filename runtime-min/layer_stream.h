@@ -33,6 +33,10 @@ struct LayerStreamOptions {
   const ExpertMask* mask = nullptr;           // null: every expert allowed
   RoutingObserver* observer = nullptr;        // null: nobody watches the routing
   ActivationObserver* activations = nullptr;  // null: nobody sees the matmul inputs
+  // The last layer (a MoE layer) runs attention and its router only (DecoderLayerRoute): its
+  // routing is observed, its experts neither run nor need to be loaded, so a release's trunk,
+  // which holds no routed expert, can be probed up to its first MoE layer.
+  bool route_only_last_layer = false;
   // Non-null: release the embedding's pages once all prompts are embedded, and each layer's
   // pages once every prompt has been through it.
   const WeightPages* release = nullptr;

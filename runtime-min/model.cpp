@@ -1,5 +1,7 @@
 #include "runtime-min/model.h"
 
+#include <algorithm>
+
 #include "runtime-min/gguf_model_loader.h"
 
 namespace moedist {
@@ -31,19 +33,26 @@ Status Model::InitRuntime(const std::string& source) {
   // Llama-4 rotates adjacent pairs (complex view); DeepSeek's interleaved rope is the same
   // rotation up to a permutation shared by q and k.
   const bool pairs = c.family == Family::kLlama4 || (mla && c.attention.rope_interleave);
-  Result<Rope> rope = MakeRope(c.attention, mla ? c.attention.qk_rope_head_dim : c.attention.head_dim,
-                               pairs, runtime_.max_position_embeddings);
+  Result<Rope> rope =
+      MakeRope(c.attention, mla ? c.attention.qk_rope_head_dim : c.attention.head_dim, pairs,
+               runtime_.max_position_embeddings);
   if (!rope.ok()) return context(rope.status());
   rope_ = std::move(rope).value();
   return Status::Ok();
 }
 
-const ModelConfig& Model::config() const { return ckpt_ ? ckpt_->config() : gguf_->config; }
+const ModelConfig& Model::config() const {
+  return ckpt_ ? ckpt_->config() : gguf_->config;
+}
 
-const std::string& Model::dir() const { return ckpt_ ? ckpt_->dir() : gguf_dir_; }
+const std::string& Model::dir() const {
+  return ckpt_ ? ckpt_->dir() : gguf_dir_;
+}
 
-Status Model::CheckExpertsPresent(const ExpertMask* mask) const {
-  for (size_t l = 0; l < weights_.layers.size(); ++l) {
+Status Model::CheckExpertsPresent(const ExpertMask* mask, int num_layers) const {
+  const size_t layers = num_layers < 0 ? weights_.layers.size()
+                                       : std::min(weights_.layers.size(), size_t(num_layers));
+  for (size_t l = 0; l < layers; ++l) {
     const uint8_t* allowed = mask ? mask->allowed(static_cast<int>(l)) : nullptr;
     for (int e : weights_.layers[l].moe.absent) {
       if (allowed && !allowed[e]) continue;

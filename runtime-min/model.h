@@ -33,9 +33,10 @@ class Model {
   // needed. Defined in gguf_model_loader.cpp.
   static Result<std::unique_ptr<Model>> OpenGguf(const std::string& path);
 
-  // Ok when every expert `mask` allows (every expert, when mask is null) is loaded; otherwise
-  // FailedPrecondition naming the first layer and expert the model lacks.
-  Status CheckExpertsPresent(const ExpertMask* mask) const;
+  // Ok when every expert `mask` allows (every expert, when mask is null) is loaded in layers
+  // [0, num_layers) (-1: every layer); otherwise FailedPrecondition naming the first layer and
+  // expert the model lacks.
+  Status CheckExpertsPresent(const ExpertMask* mask, int num_layers = -1) const;
 
   const ModelConfig& config() const;
   const RuntimeConfig& runtime() const { return runtime_; }

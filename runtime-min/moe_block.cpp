@@ -50,14 +50,39 @@ void MlpForward(const MlpWeights& w, const float* x, int n, Activations& act, fl
 
 namespace {
 
-// Steps 2-4 of MoeForward: route under the mask, run the chosen experts, combine into out.
-void RoutedExperts(const Model& m, int layer, const float* x, int n, int pos0,
-                   const ExpertMask* mask, RoutingObserver* observer, Activations& act, float* out,
-                   ActivationObserver* activations) {
+// Step 1 of the MoE block: router logits [n, E] into act.routing.
+void RouterLogits(const Model& m, int layer, const float* x, int n, Activations& act,
+                  ActivationObserver* activations) {
   const ModelConfig& c = m.config();
   const MoeWeights& w = m.weights().layers[layer].moe;
-  const int ne = c.routing.num_experts, k = c.routing.top_k, hs = c.hidden_size;
+  const int ne = c.routing.num_experts;
   RoutingResult& r = act.routing;
+  r.num_tokens = n;
+  r.num_experts = ne;
+  r.top_k = c.routing.top_k;
+  // Always row by row, never sgemm: each logit is then one dot product whose summation order
+  // does not depend on how many experts the router has, so a node whose router is sliced to its
+  // experts gets bit for bit the logits the full router gives those experts (sgemm's blocking,
+  // and so its rounding, changes with E).
+  r.logits.resize(size_t(n) * ne);
+  ObserveMatmulInput(activations, layer, MatmulWeight::kRouter, x, n, w.router.w.in);
+  MatMulRowwise(x, n, w.router.w, r.logits.data());
+  for (int t = 0; t < n && !w.router.bias.empty(); ++t) {
+    for (int e = 0; e < ne; ++e) r.logits[size_t(t) * ne + e] += w.router.bias[e];
+  }
+}
+
+}  // namespace
+
+void RouteMoeTokens(const Model& m, int layer, const float* x, int n, int pos0,
+                    const ExpertMask* mask, RoutingObserver* observer, Activations& act,
+                    ActivationObserver* activations) {
+  const ModelConfig& c = m.config();
+  const MoeWeights& w = m.weights().layers[layer].moe;
+  const int ne = c.routing.num_experts, k = c.routing.top_k;
+  RoutingResult& r = act.routing;
+  RouterLogits(m, layer, x, n, act, activations);
+
   // 2. top-k among the allowed experts, as the family's router does (router.h).
   RouteTokens(c.routing, w.score_bias.empty() ? nullptr : w.score_bias.data(),
               mask ? mask->allowed(layer) : nullptr, r);
@@ -67,13 +92,23 @@ void RoutedExperts(const Model& m, int layer, const float* x, int n, int pos0,
     observer->OnRouting({layer, pos0, n, ne, k, r.logits.data(), r.probs.data(), r.experts.data(),
                          r.weights.data()});
   }
+}
+
+// Steps 1-4 without stand-ins: route under the mask, run the chosen experts into out.
+static void RoutedExperts(const Model& m, int layer, const float* x, int n, int pos0,
+                          const ExpertMask* mask, RoutingObserver* observer, Activations& act,
+                          float* out, ActivationObserver* activations) {
+  const ModelConfig& c = m.config();
+  const MoeWeights& w = m.weights().layers[layer].moe;
+  const int ne = c.routing.num_experts, k = c.routing.top_k, hs = c.hidden_size;
+  const RoutingResult& r = act.routing;
+  RouteMoeTokens(m, layer, x, n, pos0, mask, observer, act, activations);
 
   // 4. routed experts, one expert at a time over the tokens that chose it, in expert order
   //    (as HF accumulates). Llama-4 scales the expert's input by the weight, others its output.
   std::vector<std::vector<int>> slots(ne);  // (token * k + j) entries per expert
   for (int s = 0; s < n * k; ++s) slots[r.experts[s]].push_back(s);
   const bool scale_input = c.routing.weight_scales_input;
-  std::memset(out, 0, sizeof(float) * size_t(n) * hs);
   for (int e = 0; e < ne; ++e) {
     const int rows = static_cast<int>(slots[e].size());
     if (rows == 0) continue;
@@ -92,34 +127,18 @@ void RoutedExperts(const Model& m, int layer, const float* x, int n, int pos0,
   }
 }
 
-}  // namespace
-
 void MoeForward(const Model& m, int layer, const float* x, int n, int pos0, const ExpertMask* mask,
                 RoutingObserver* observer, Activations& act, float* out,
                 ActivationObserver* activations) {
   const ModelConfig& c = m.config();
   const MoeWeights& w = m.weights().layers[layer].moe;
-  const int ne = c.routing.num_experts, k = c.routing.top_k, hs = c.hidden_size;
-  RoutingResult& r = act.routing;
-  r.num_tokens = n;
-  r.num_experts = ne;
-  r.top_k = k;
-
-  // 1. router logits [n, E]. Always row by row, never sgemm: each logit is then one dot product
-  //    whose summation order does not depend on how many experts the router has, so a node
-  //    whose router is sliced to its experts gets bit for bit the logits the full router gives
-  //    those experts (sgemm's blocking, and so its rounding, changes with E).
-  r.logits.resize(size_t(n) * ne);
-  ObserveMatmulInput(activations, layer, MatmulWeight::kRouter, x, n, w.router.w.in);
-  MatMulRowwise(x, n, w.router.w, r.logits.data());
-  for (int t = 0; t < n && !w.router.bias.empty(); ++t) {
-    for (int e = 0; e < ne; ++e) r.logits[size_t(t) * ne + e] += w.router.bias[e];
-  }
+  const int hs = c.hidden_size;
+  std::memset(out, 0, sizeof(float) * size_t(n) * hs);
 
   // Stand-ins for absent experts (expert_standins.h) take their own routing path.
   const LayerStandIns* standins = mask ? mask->standins(layer) : nullptr;
   if (standins && c.routing.scoring == ScoringFunc::kSoftmax && c.routing.n_group <= 1) {
-    std::memset(out, 0, sizeof(float) * size_t(n) * hs);
+    RouterLogits(m, layer, x, n, act, activations);
     RoutedWithStandIns(m, layer, x, n, mask->allowed(layer), *standins, act, out);
   } else {
     RoutedExperts(m, layer, x, n, pos0, mask, observer, act, out, activations);

@@ -138,6 +138,24 @@ TEST_F(VerifyTest, NodeScopePassesForItsNodeWhenAnotherNodesBundleIsMissing) {
   EXPECT_FALSE(all.nodes[1].ok);
 }
 
+TEST_F(VerifyTest, BundleScopeChecksOnlyThoseBundles) {
+  // A front door holds the manifest and the trunk: the other bundles are absent, not extra.
+  for (const char* b : {"group-0", "group-1", "overlay", "node-0", "node-1"}) {
+    fs::remove_all(dist_ / b);
+  }
+  VerifyReport trunk = Verify([](VerifyOptions& o) { o.bundles = {"trunk"}; });
+  EXPECT_TRUE(trunk.ok()) << DescribeProblems(trunk);
+  EXPECT_EQ(trunk.bundles_checked, std::vector<std::string>{"trunk"});
+  EXPECT_TRUE(trunk.nodes.empty());
+  EXPECT_GT(trunk.files_checked, 0u);
+
+  VerifyReport unknown = Verify([](VerifyOptions& o) { o.bundles = {"trunk", "group-9"}; });
+  EXPECT_EQ(unknown.ExitCode(), 1);
+  EXPECT_TRUE(AnyProblemMentions(unknown, "bundle \"group-9\" is not in the manifest"))
+      << DescribeProblems(unknown);
+  EXPECT_EQ(Verify().ExitCode(), 1);  // the whole release is not there
+}
+
 TEST_F(VerifyTest, UnknownNodeFails) {
   VerifyReport r = Verify([](VerifyOptions& o) { o.node = "node-7"; });
   EXPECT_EQ(r.ExitCode(), 1);
