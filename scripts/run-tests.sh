@@ -40,10 +40,11 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOEDIST_SA
 cmake --build build-asan --parallel "$jobs"
 # Not here: the llama.cpp checks (they test what stock, uninstrumented llama.cpp makes of files
 # the first pass already wrote and checked; gguf.npm_node_check runs the same packing under
-# ASan) and the install checks (no moedist code runs that the first pass did not run).
+# ASan), the install checks and the any-clone checks (they test where files go and which files
+# tests read; the test bodies they run are in this suite already).
 LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure --parallel "$jobs" \
-  -E '^(gguf\.(llama_node|ggml_parser|llama_imatrix)_check|install\..*)$'
+  -E '^(gguf\.(llama_node|ggml_parser|llama_imatrix)_check|install\..*|tests\.(repo_copy|missing_fixtures))$'
 
 if [ -x tests/fuzz/run_fuzzers.sh ]; then
   echo "== fuzz targets (${MOEDIST_FUZZ_SECONDS:-20} s each)"
