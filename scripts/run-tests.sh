@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
 
-# @huggingface/gguf, the independent GGUF parser the gguf.npm_parser_check test runs (skipped when
-# the npm registry cannot be reached).
+# From the npm registry, at the versions package-lock.json pins: @huggingface/gguf, the
+# independent GGUF parser of gguf.npm_parser_check / gguf.npm_node_check, and stock llama.cpp's
+# prebuilt libllama / libggml (@node-llama-cpp/linux-x64) for gguf.llama_node_check,
+# gguf.ggml_parser_check and gguf.llama_imatrix_check (docs/testing.md). Without the registry
+# these checks skip, unless MOEDIST_REQUIRE_LLAMA=1 (.ci/run) makes the llama.cpp ones fail.
 if ! command -v npm >/dev/null; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -18,6 +21,9 @@ fi
 if command -v npm >/dev/null; then
   npm ci --prefix tests/formats/gguf_npm --ignore-scripts --no-audit --no-fund >/dev/null 2>&1 ||
     echo "note: npm ci failed; the GGUF npm parser check will be skipped"
+  # --ignore-scripts: only the shipped shared libraries are used, nothing is built.
+  npm ci --prefix tests/llama_npm --ignore-scripts --no-audit --no-fund >/dev/null 2>&1 ||
+    echo "note: npm ci failed; the llama.cpp checks will be skipped (or fail under MOEDIST_REQUIRE_LLAMA=1)"
 fi
 
 echo "== build (RelWithDebInfo) and test"
@@ -32,8 +38,13 @@ echo "== build with ASan + UBSan and test"
 # at -O0 under ASan take many minutes each; the sanitizers check the same code either way.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOEDIST_SANITIZE=ON >/dev/null
 cmake --build build-asan --parallel "$jobs"
+# Not here: the llama.cpp checks (they test what stock, uninstrumented llama.cpp makes of files
+# the first pass already wrote and checked; gguf.npm_node_check runs the same packing under
+# ASan), the install checks and the any-clone checks (they test where files go and which files
+# tests read; the test bodies they run are in this suite already).
 LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure --parallel "$jobs"
+  ctest --test-dir build-asan --output-on-failure --parallel "$jobs" \
+  -E '^(gguf\.(llama_node|ggml_parser|llama_imatrix)_check|install\..*|tests\.(repo_copy|missing_fixtures))$'
 
 if [ -x tests/fuzz/run_fuzzers.sh ]; then
   echo "== fuzz targets (${MOEDIST_FUZZ_SECONDS:-20} s each)"

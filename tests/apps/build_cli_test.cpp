@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/test_dirs.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -55,7 +57,7 @@ class BuildCli : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    const std::string ex = std::string(MOEDIST_SOURCE_DIR) + "/examples";
+    const std::string ex = std::string(moedist::test_dirs::SourceDir()) + "/examples";
     Head(ex + "/calibration/calibration.jsonl", dir_ / "cal.jsonl", 6);
     ASSERT_EQ(Moedist("keygen --out " + (dir_ / "key.pem").string()).code, 0);
     const json spec = {
@@ -159,7 +161,8 @@ TEST_F(BuildCli, SecondBuildOnALockedOutputFailsFastWithAClearMessage) {
 // (stamp, the default) publish the same manifest; the digests pack reuses from writing equal a
 // fresh hash of every file; an unknown mode is a usage error.
 TEST_F(BuildCli, PackRecheckSourceModesPublishTheSameManifest) {
-  const std::string ckpt = std::string(MOEDIST_SOURCE_DIR) + "/examples/model/checkpoint";
+  const std::string ckpt =
+      std::string(moedist::test_dirs::SourceDir()) + "/examples/model/checkpoint";
   json layers = json::object();
   for (int l = 0; l < 4; ++l) {
     layers[std::to_string(l)] = {{"groups", {{0, 1, 2, 3, 4, 5, 6}, {7, 8, 9, 10, 11, 12, 13}}},

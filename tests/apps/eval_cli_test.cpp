@@ -1,6 +1,7 @@
 // `moedist eval` end to end on a Hugging Face fixture: --ids in, --logits-out and --routing-out
 // compared with the transformers reference, --json summary, a mask, and bad inputs with their
 // exit codes.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,21 +10,21 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "formats/safetensors_reader.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kFixture = std::string(MOEDIST_SHARED_DIR) + "/fixtures/hf-tiny/deepseek_v3";
+const std::string kFixture =
+    std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/deepseek_v3";
 
 std::string ReadText(const fs::path& p) {
   std::ifstream in(p);

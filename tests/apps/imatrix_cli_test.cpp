@@ -15,13 +15,14 @@
 #include <vector>
 
 #include "formats/imatrix_gguf.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kFixtures = std::string(MOEDIST_SHARED_DIR) + "/fixtures/hf-tiny/";
+const std::string kFixtures = std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/";
 
 std::string ReadText(const fs::path& p) {
   std::ifstream in(p);
@@ -95,7 +96,8 @@ TEST_F(ImatrixCliTest, ProfileWritesAndPackUsesIt) {
   EXPECT_EQ(m->chunk_count, 2u);  // the reference input's two sequences
 
   ASSERT_EQ(Run("plan " + profile + " --groups 2 --force -o " + P("plan.json")), 0) << Err();
-  const std::string recipe = std::string(MOEDIST_SOURCE_DIR) + "/examples/recipes/q4k.json";
+  const std::string recipe =
+      std::string(moedist::test_dirs::SourceDir()) + "/examples/recipes/q4k.json";
   const std::string pack = "pack " + kFixtures + "qwen3_moe " + P("plan.json") + " --recipe " +
                            recipe + " --created 2026-01-01T00:00:00Z --json -o ";
   ASSERT_EQ(Run(pack + P("with") + " --imatrix " + imatrix), 0) << Err();

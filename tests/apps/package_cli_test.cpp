@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "tests/test_dirs.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -57,7 +59,8 @@ class PackageCli : public ::testing::Test {
                                 {"layers", {{"0", layer}, {"1", layer}}}}
                                .dump();
     const fs::path dist = dir_ / (family + "-dist");
-    const std::string fixture = std::string(MOEDIST_SHARED_DIR) + "/fixtures/hf-tiny/" + family;
+    const std::string fixture =
+        std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/" + family;
     CliResult r = Moedist("pack " + fixture + " " + plan.string() + " --out " + dist.string() +
                           " --created 2025-01-01T00:00:00Z --expires 2035-01-01T00:00:00Z");
     EXPECT_EQ(r.code, 0) << r.err;

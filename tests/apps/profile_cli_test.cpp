@@ -12,12 +12,15 @@
 #include <sstream>
 #include <string>
 
+#include "tests/test_dirs.h"
+
 namespace moedist {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kFixture = std::string(MOEDIST_SHARED_DIR) + "/fixtures/hf-tiny/qwen3_moe";
+const std::string kFixture =
+    std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/qwen3_moe";
 
 std::string ReadText(const fs::path& p) {
   std::ifstream in(p);

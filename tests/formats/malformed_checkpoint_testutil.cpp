@@ -11,6 +11,7 @@
 #include "core/checked_math.h"
 #include "formats/safetensors_reader.h"
 #include "formats/safetensors_writer.h"
+#include "tests/test_dirs.h"
 
 namespace moedist::corpus {
 namespace {
@@ -756,7 +757,7 @@ std::vector<std::string> ExpectedNames(const DefectCase& c, const std::string& d
 }
 
 std::string FixtureDir(const std::string& family) {
-  return (fs::path(MOEDIST_SHARED_DIR) / "fixtures" / "hf-tiny" / family).string();
+  return (fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "hf-tiny" / family).string();
 }
 
 Status CopyFixture(const std::string& family, const std::string& out_dir) {

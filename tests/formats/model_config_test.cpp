@@ -10,12 +10,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/test_dirs.h"
+
 namespace moedist {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-const fs::path kHfTiny = fs::path(MOEDIST_SHARED_DIR) / "fixtures" / "hf-tiny";
+const fs::path kHfTiny = fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "hf-tiny";
 
 std::string ReadText(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

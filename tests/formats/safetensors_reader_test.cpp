@@ -6,12 +6,13 @@
 
 #include "core/byte_sink.h"
 #include "formats/safetensors_writer.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kHfTiny = fs::path(MOEDIST_SHARED_DIR) / "fixtures" / "hf-tiny";
+const fs::path kHfTiny = fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "hf-tiny";
 
 class VectorSink final : public ByteSink {
  public:
@@ -40,7 +41,8 @@ TEST(SafetensorsReader, ReadsEveryFixtureShard) {
 // Writing what we read gives a file our reader accepts, with identical tensor bytes; writing it
 // twice gives identical bytes (determinism).
 TEST(SafetensorsWriter, RoundTripsAFixtureShardDeterministically) {
-  auto file = SafetensorsFile::Open((kHfTiny / "qwen3_moe" / "model-00001-of-00004.safetensors").string());
+  auto file =
+      SafetensorsFile::Open((kHfTiny / "qwen3_moe" / "model-00001-of-00004.safetensors").string());
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   auto make_sources = [&] {
     std::vector<SafetensorsSource> sources;

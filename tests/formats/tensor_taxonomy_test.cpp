@@ -6,12 +6,13 @@
 #include <map>
 
 #include "formats/checkpoint_inventory.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kHfTiny = fs::path(MOEDIST_SHARED_DIR) / "fixtures" / "hf-tiny";
+const fs::path kHfTiny = fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "hf-tiny";
 
 std::unique_ptr<Checkpoint> OpenFixture(const std::string& family) {
   auto ckpt = Checkpoint::Open((kHfTiny / family).string());

@@ -10,6 +10,7 @@
 #include "manifest/node_archive.h"
 #include "tests/manifest/archive_testutil.h"
 #include "tests/manifest/manifest_testutil.h"
+#include "tests/test_dirs.h"
 
 namespace moedist::testing {
 namespace {
@@ -272,7 +273,7 @@ TEST(MaliciousPlaneArchive, CorruptedPlaneDataIsNamed) {
   TempDir tmp;
   const PrivateKey key = PrivateKey::Generate().value();
   const fs::path dist = tmp.path() / "dist";
-  const fs::path ckpt = fs::path(MOEDIST_SOURCE_DIR) / "examples/model/checkpoint";
+  const fs::path ckpt = fs::path(moedist::test_dirs::SourceDir()) / "examples/model/checkpoint";
   fs::create_directories(dist / "trunk");
   const std::string shard = "model-00003-of-00003.safetensors";
   fs::copy_file(ckpt / shard, dist / "trunk" / shard);

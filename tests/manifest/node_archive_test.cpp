@@ -11,11 +11,13 @@
 #include "manifest/zstd_stream.h"
 #include "tests/manifest/archive_testutil.h"
 #include "tests/manifest/manifest_testutil.h"
+#include "tests/test_dirs.h"
 
 namespace moedist::testing {
 namespace {
 
-const fs::path kExampleCheckpoint = fs::path(MOEDIST_SOURCE_DIR) / "examples/model/checkpoint";
+const fs::path kExampleCheckpoint =
+    fs::path(moedist::test_dirs::SourceDir()) / "examples/model/checkpoint";
 
 // A release whose trunk is the example checkpoint (real BF16 weights) and a small group-0.
 fs::path MakeExampleRelease(const fs::path& dist, const PrivateKey& key) {

@@ -15,6 +15,7 @@
 #include "pack_fixture_testutil.h"
 #include "pipeline/gate_profiler.h"
 #include "pipeline/quantized_full_release.h"
+#include "tests/test_dirs.h"
 
 namespace moedist::pack_testing {
 namespace {
@@ -22,10 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string ExampleDir() {
-  return std::string(MOEDIST_SOURCE_DIR) + "/examples/model/checkpoint";
+  return std::string(moedist::test_dirs::SourceDir()) + "/examples/model/checkpoint";
 }
 std::string ExampleSuite() {
-  return std::string(MOEDIST_SOURCE_DIR) + "/examples/calibration/calibration.jsonl";
+  return std::string(moedist::test_dirs::SourceDir()) + "/examples/calibration/calibration.jsonl";
 }
 
 const GateProfile& ExampleProfile() {

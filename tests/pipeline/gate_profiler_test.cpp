@@ -11,15 +11,17 @@
 #include "core/mapped_file.h"
 #include "formats/safetensors_reader.h"
 #include "pipeline/calibration_suite.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kHfTiny = fs::path(MOEDIST_SHARED_DIR) / "fixtures" / "hf-tiny";
+const fs::path kHfTiny = fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "hf-tiny";
 
 fs::path TempPath(const std::string& name) {
-  return fs::temp_directory_path() / ("moedist-profiler-" + std::to_string(::getpid()) + "-" + name);
+  return fs::temp_directory_path() /
+         ("moedist-profiler-" + std::to_string(::getpid()) + "-" + name);
 }
 
 class FixtureProfile : public testing::TestWithParam<std::string> {};
@@ -42,7 +44,8 @@ TEST_P(FixtureProfile, SelectionsEqualTransformersTopK) {
     std::ofstream out(suite);
     int i = 0;
     for (const auto& ids : (*ref)["input_ids"]) {
-      out << nlohmann::json({{"id", "ref" + std::to_string(i++)}, {"domain", "ref"}, {"ids", ids}}).dump()
+      out << nlohmann::json({{"id", "ref" + std::to_string(i++)}, {"domain", "ref"}, {"ids", ids}})
+                 .dump()
           << "\n";
     }
   }
@@ -98,8 +101,8 @@ TEST(ProfileLayers, SelectionSpecs) {
   r = SelectProfileLayers("0-3,7", moe, 8);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, (std::vector<int>{1, 2, 3, 7}));
-  EXPECT_FALSE(SelectProfileLayers("0", moe, 8).ok());   // a dense layer only
-  EXPECT_FALSE(SelectProfileLayers("9", moe, 8).ok());   // out of range
+  EXPECT_FALSE(SelectProfileLayers("0", moe, 8).ok());  // a dense layer only
+  EXPECT_FALSE(SelectProfileLayers("9", moe, 8).ok());  // out of range
   EXPECT_FALSE(SelectProfileLayers("3-1", moe, 8).ok());
   EXPECT_FALSE(SelectProfileLayers("x", moe, 8).ok());
 }
@@ -113,10 +116,13 @@ TEST(CalibrationSuite, BadInputIsAClearErrorWithTheLine) {
   const BadSuite cases[] = {
       {"{\"id\":\"a\",\"domain\":\"d\",\"text\":\"\xff\"}\n", "suite.jsonl:1: invalid JSON"},
       {"{\"id\":\"a\",\"domain\":\"d\",\"text\":\"\"}\n", "empty text"},
-      {"{\"id\":\"a\",\"domain\":\"d\",\"text\":\"x\",\"lang\":\"en\"}\n", "unknown field \"lang\""},
-      {"{\"id\":\"a\",\"domain\":\"d\",\"text\":\"x\"}\n\n{\"id\":\"b\",\"domain\":\"d\",\"text\":\"y\"}\n",
+      {"{\"id\":\"a\",\"domain\":\"d\",\"text\":\"x\",\"lang\":\"en\"}\n",
+       "unknown field \"lang\""},
+      {"{\"id\":\"a\",\"domain\":\"d\",\"text\":\"x\"}\n\n{\"id\":\"b\",\"domain\":\"d\",\"text\":"
+       "\"y\"}\n",
        "suite.jsonl:2: blank line"},
-      {"{\"id\":\"a\",\"domain\":\"d\",\"text\":\"x\"}\n{\"id\":\"a\",\"domain\":\"d\",\"text\":\"y\"}\n",
+      {"{\"id\":\"a\",\"domain\":\"d\",\"text\":\"x\"}\n{\"id\":\"a\",\"domain\":\"d\",\"text\":"
+       "\"y\"}\n",
        "suite.jsonl:2: duplicate prompt id"},
       {"{\"id\":\"a\",\"domain\":\"d\",\"ids\":[1,-2]}\n", "token ids"},
       {"{\"id\":\"a\",\"domain\":\"d\",\"ids\":[]}\n", "empty ids"},
@@ -131,7 +137,8 @@ TEST(CalibrationSuite, BadInputIsAClearErrorWithTheLine) {
     EXPECT_NE(r.status().message().find(c.expect), std::string::npos)
         << "got: " << r.status().message() << "\nwant: " << c.expect;
   }
-  std::string huge = "{\"id\":\"a\",\"domain\":\"d\",\"text\":\"" + std::string(17u << 20, 'x') + "\"}";
+  std::string huge =
+      "{\"id\":\"a\",\"domain\":\"d\",\"text\":\"" + std::string(17u << 20, 'x') + "\"}";
   auto r = ParseCalibrationSuite(huge, "suite.jsonl");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("byte limit"), std::string::npos);
@@ -161,7 +168,7 @@ namespace {
 
 // The shipped suites parse, cover the promised domains, and share no prompt text.
 TEST(ExampleSuites, ParseAndAreDisjoint) {
-  const fs::path dir = fs::path(MOEDIST_SOURCE_DIR) / "examples" / "calibration";
+  const fs::path dir = fs::path(moedist::test_dirs::SourceDir()) / "examples" / "calibration";
   auto calib = ReadCalibrationSuite((dir / "calibration.jsonl").string());
   auto eval = ReadCalibrationSuite((dir / "eval.jsonl").string());
   ASSERT_TRUE(calib.ok()) << calib.status().ToString();

@@ -8,6 +8,7 @@
 #include "core/json_strict.h"
 #include "core/mapped_file.h"
 #include "pack_fixture_testutil.h"
+#include "tests/test_dirs.h"
 
 namespace moedist::gguf_testing {
 namespace fs = std::filesystem;
@@ -33,9 +34,11 @@ std::vector<GgufCase> GgufCases(const std::string& scratch) {
   std::ofstream(flat / "config.json") << cfg.dump(2);
   cases.push_back({"deepseek_v3_flat", flat.string(), KeepRecipe(), false});
 
-  const std::string example = std::string(MOEDIST_SOURCE_DIR) + "/examples/model/checkpoint";
+  const std::string example =
+      std::string(moedist::test_dirs::SourceDir()) + "/examples/model/checkpoint";
   cases.push_back({"example", example, KeepRecipe(), false});
-  auto q8 = ReadRecipeFile(std::string(MOEDIST_SOURCE_DIR) + "/examples/recipes/q8.json");
+  auto q8 =
+      ReadRecipeFile(std::string(moedist::test_dirs::SourceDir()) + "/examples/recipes/q8.json");
   if (q8.ok()) cases.push_back({"example_q8", example, *q8, false});
   // Every tensor widened to f32: llama.cpp then computes without rounding activations to the
   // weights' type, which isolates layout errors from precision (tests/pipeline/run_llama_check.sh).

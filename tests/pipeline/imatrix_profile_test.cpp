@@ -18,12 +18,13 @@
 #include "pipeline/pack_imatrix.h"
 #include "runtime-min/decoder_layer.h"
 #include "runtime-min/forward.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kHfTiny = fs::path(MOEDIST_SHARED_DIR) / "fixtures" / "hf-tiny";
+const fs::path kHfTiny = fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "hf-tiny";
 
 fs::path TempPath(const std::string& name) {
   return fs::temp_directory_path() / ("moedist-imatrix-" + std::to_string(::getpid()) + "-" + name);

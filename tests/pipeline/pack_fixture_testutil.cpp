@@ -14,6 +14,7 @@
 #include "pipeline/node_bundle.h"
 #include "quant/half_float.h"
 #include "runtime-min/forward.h"
+#include "tests/test_dirs.h"
 
 namespace moedist::pack_testing {
 namespace fs = std::filesystem;
@@ -34,7 +35,7 @@ TempDir::~TempDir() {
 }
 
 std::string FixtureDir(const std::string& family) {
-  return std::string(MOEDIST_SHARED_DIR) + "/fixtures/hf-tiny/" + family;
+  return std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/" + family;
 }
 
 std::string ReadAll(const std::string& path) {

@@ -25,6 +25,7 @@
 #include "pipeline/node_bundle.h"
 #include "runtime-min/eval.h"
 #include "runtime-min/eval_job.h"
+#include "tests/test_dirs.h"
 
 namespace moedist::pack_testing {
 namespace {
@@ -36,7 +37,7 @@ struct Recipe {
 };
 
 std::string ExampleRecipe(const std::string& name) {
-  return ReadAll(std::string(MOEDIST_SOURCE_DIR) + "/examples/recipes/" + name);
+  return ReadAll(std::string(moedist::test_dirs::SourceDir()) + "/examples/recipes/" + name);
 }
 
 // The recipes every family runs. Bounds: q8_0 moves a token's log-probability by well under a
@@ -201,11 +202,12 @@ INSTANTIATE_TEST_SUITE_P(Families, PackQuantRuntimeTest, ::testing::ValuesIn(Fam
 
 // The trained example model on the eval suite (real text of eight domains).
 TEST(PackQuantRuntime, ExampleModelOnEvalSuite) {
-  const std::string checkpoint = std::string(MOEDIST_SOURCE_DIR) + "/examples/model/checkpoint";
+  const std::string checkpoint =
+      std::string(moedist::test_dirs::SourceDir()) + "/examples/model/checkpoint";
   auto model = Model::Open(checkpoint);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
-  auto suite =
-      ReadCalibrationSuite(std::string(MOEDIST_SOURCE_DIR) + "/examples/calibration/eval.jsonl");
+  auto suite = ReadCalibrationSuite(std::string(moedist::test_dirs::SourceDir()) +
+                                    "/examples/calibration/eval.jsonl");
   ASSERT_TRUE(suite.ok()) << suite.status().ToString();
   std::vector<std::vector<int32_t>> sequences;
   for (const CalibrationPrompt& p : suite->prompts) {

@@ -12,12 +12,13 @@
 #include "core/mapped_file.h"
 #include "pipeline/gate_profiler.h"
 #include "pipeline/profile_memory.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kHfTiny = fs::path(MOEDIST_SHARED_DIR) / "fixtures" / "hf-tiny";
+const fs::path kHfTiny = fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "hf-tiny";
 
 fs::path TempPath(const std::string& name) {
   return fs::temp_directory_path() /
@@ -26,12 +27,19 @@ fs::path TempPath(const std::string& name) {
 
 // The fixture's reference rows plus random prompts of several lengths, in two domains.
 fs::path WriteSuite(const std::string& family) {
+  // A fixture that cannot be read is a failure naming it and an empty suite, not a crash below.
   auto ref_text = ReadSmallFile((kHfTiny / family / "reference.json").string(), 1 << 20);
-  EXPECT_TRUE(ref_text.ok());
-  auto ref = ParseJsonStrict(*ref_text, "reference.json");
-  EXPECT_TRUE(ref.ok());
   auto cfg_text = ReadSmallFile((kHfTiny / family / "config.json").string(), 1 << 20);
+  if (!ref_text.ok() || !cfg_text.ok()) {
+    ADD_FAILURE() << (ref_text.ok() ? cfg_text.status() : ref_text.status()).ToString();
+    return {};
+  }
+  auto ref = ParseJsonStrict(*ref_text, "reference.json");
   auto cfg = ParseJsonStrict(*cfg_text, "config.json");
+  if (!ref.ok() || !cfg.ok()) {
+    ADD_FAILURE() << (ref.ok() ? cfg.status() : ref.status()).ToString();
+    return {};
+  }
   const nlohmann::json& text_cfg = cfg->contains("text_config") ? (*cfg)["text_config"] : *cfg;
   const int vocab = text_cfg["vocab_size"].get<int>();
   const fs::path path = TempPath(family + ".jsonl");
@@ -64,6 +72,7 @@ INSTANTIATE_TEST_SUITE_P(HfTiny, StreamProfile,
 
 TEST_P(StreamProfile, EqualsPromptByPromptFieldByField) {
   const fs::path suite = WriteSuite(GetParam());
+  ASSERT_FALSE(suite.empty());
   ProfileOptions o;
   o.checkpoint = (kHfTiny / GetParam()).string();
   o.suite = suite.string();
@@ -113,6 +122,7 @@ TEST_P(StreamProfile, EqualsPromptByPromptFieldByField) {
 
 TEST(StreamProfile, ProgressIsReportedPerLayerUpToTheLastProfiledOne) {
   const fs::path suite = WriteSuite("qwen2_moe");
+  ASSERT_FALSE(suite.empty());
   ProfileOptions o;
   o.checkpoint = (kHfTiny / "qwen2_moe").string();
   o.suite = suite.string();
@@ -134,6 +144,7 @@ TEST(StreamProfile, ProgressIsReportedPerLayerUpToTheLastProfiledOne) {
 
 TEST(StreamProfile, ALimitBelowTheEstimateIsRefusedBeforeRunning) {
   const fs::path suite = WriteSuite("olmoe");
+  ASSERT_FALSE(suite.empty());
   ProfileOptions o;
   o.checkpoint = (kHfTiny / "olmoe").string();
   o.suite = suite.string();
@@ -153,6 +164,7 @@ TEST(StreamProfile, ALimitBelowTheEstimateIsRefusedBeforeRunning) {
 
 TEST(StreamProfile, AGenerousLimitKeepsPromptByPromptAndRecordsThePeak) {
   const fs::path suite = WriteSuite("mixtral");
+  ASSERT_FALSE(suite.empty());
   ProfileOptions o;
   o.checkpoint = (kHfTiny / "mixtral").string();
   o.suite = suite.string();

@@ -20,6 +20,7 @@
 #include "pipeline/release_build_lock.h"
 #include "pipeline/release_build_spec.h"
 #include "tests/pipeline/pack_fixture_testutil.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
@@ -28,7 +29,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using pack_testing::TempDir;
 
-const std::string kExample = std::string(MOEDIST_SOURCE_DIR) + "/examples";
+const std::string kExample = std::string(moedist::test_dirs::SourceDir()) + "/examples";
 
 // The first `n` lines of a suite, so the profile step takes a fraction of a second.
 void WriteHead(const std::string& from, const std::string& to, int n) {

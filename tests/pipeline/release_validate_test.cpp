@@ -17,6 +17,7 @@
 #include "pack_fixture_testutil.h"
 #include "pipeline/gate_profiler.h"
 #include "pipeline/planner.h"
+#include "tests/test_dirs.h"
 
 namespace moedist::pack_testing {
 namespace {
@@ -24,10 +25,10 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string ExampleDir() {
-  return std::string(MOEDIST_SOURCE_DIR) + "/examples/model/checkpoint";
+  return std::string(moedist::test_dirs::SourceDir()) + "/examples/model/checkpoint";
 }
 std::string ExampleSuite(const std::string& name) {
-  return std::string(MOEDIST_SOURCE_DIR) + "/examples/calibration/" + name + ".jsonl";
+  return std::string(moedist::test_dirs::SourceDir()) + "/examples/calibration/" + name + ".jsonl";
 }
 
 // Profiles the example model once for every test here.
@@ -301,7 +302,8 @@ TEST_F(ExampleRelease, FailedReportWriteLeavesThePreviousReportWhole) {
 }
 
 TEST_F(ExampleRelease, QuantizedNodesLoadOrSaySoClearly) {
-  auto recipe = ReadRecipeFile(std::string(MOEDIST_SOURCE_DIR) + "/examples/recipes/q8.json");
+  auto recipe =
+      ReadRecipeFile(std::string(moedist::test_dirs::SourceDir()) + "/examples/recipes/q8.json");
   ASSERT_TRUE(recipe.ok()) << recipe.status().ToString();
   ASSERT_NO_FATAL_FAILURE(Pack("contiguous", *recipe));
   ValidateOptions v = SmallOptions(dist_, ExampleDir(), ExampleSuite("eval"), tmp_);

@@ -16,11 +16,12 @@
 #include "quant/half_float.h"
 #include "quant/mxfp4.h"
 #include "quant/quantize.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
 
-const std::string kDataDir = std::string(MOEDIST_SOURCE_DIR) + "/tests/quant/data/";
+const std::string kDataDir = std::string(moedist::test_dirs::SourceDir()) + "/tests/quant/data/";
 
 std::vector<uint8_t> ReadBytes(const std::string& name) {
   std::ifstream in(kDataDir + name, std::ios::binary);

@@ -1,15 +1,17 @@
 #include "hf_fixture_testutil.h"
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
-#include <gtest/gtest.h>
+#include "tests/test_dirs.h"
 
 namespace moedist::testing {
 
 std::string FixtureDir(const std::string& family) {
-  return std::string(MOEDIST_SHARED_DIR) + "/fixtures/hf-tiny/" + family;
+  return std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/" + family;
 }
 
 Reference LoadReference(const std::string& family) {

@@ -15,6 +15,7 @@
 #include "quant/quantize.h"
 #include "runtime-min/forward.h"
 #include "runtime-min/stored_tensor.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
@@ -22,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string Fixture() {
-  return std::string(MOEDIST_SHARED_DIR) + "/fixtures/hf-tiny/qwen3_moe";
+  return std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/qwen3_moe";
 }
 
 class ScratchDir {

@@ -23,6 +23,7 @@
 #include "runtime-min/tokenizer_pretokenize.h"
 #include "runtime-min/tokenizer_regex.h"
 #include "runtime-min/unicode_nfc.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
@@ -31,8 +32,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Ids = std::vector<int32_t>;
 
-const fs::path kQwen3Dir = fs::path(MOEDIST_SHARED_DIR) / "fixtures" / "tokenizers" / "qwen3";
-const fs::path kDataDir = fs::path(MOEDIST_SOURCE_DIR) / "tests" / "runtime-min" / "data";
+const fs::path kQwen3Dir =
+    fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "tokenizers" / "qwen3";
+const fs::path kDataDir =
+    fs::path(moedist::test_dirs::SourceDir()) / "tests" / "runtime-min" / "data";
 
 fs::path TokenizerPath(const std::string& name) {
   if (name == "qwen3") return kQwen3Dir / "tokenizer.json";
