@@ -130,4 +130,36 @@ Result<StandInFile> ReadStandInFile(const std::string& path, const ExpertPlan& p
   return out;
 }
 
+Result<FittedStandIns> LoadFittedStandIns(const StandInFile& file) {
+  FittedStandIns f;
+  ASSIGN_OR_RETURN(f.options.kind, ParseStandInKindName(file.kind));
+  auto widen = [](const CheckpointTensor& t) -> Result<std::vector<float>> {
+    std::vector<float> out(static_cast<size_t>(t.info->num_elements()));
+    QuantType type = QuantType::kF32;
+    if (t.dtype() == DType::kBF16)
+      type = QuantType::kBF16;
+    else if (t.dtype() == DType::kF16)
+      type = QuantType::kF16;
+    else if (t.dtype() != DType::kF32) {
+      return Status::Corruption("{}: tensor \"{}\" is {}, expected F32, F16 or BF16",
+                                t.shard->path(), t.name, DTypeName(t.dtype()));
+    }
+    RETURN_IF_ERROR(DequantizeRow(type, t.bytes(), out));
+    return out;
+  };
+  for (const auto& [layer, proxies] : file.layers) {
+    for (const StandInFileProxy& p : proxies) {
+      ProxyExpert px;
+      px.members = p.members;
+      ASSIGN_OR_RETURN(px.expert.gate, widen(p.gate));
+      ASSIGN_OR_RETURN(px.expert.up, widen(p.up));
+      ASSIGN_OR_RETURN(px.expert.down, widen(p.down));
+      ASSIGN_OR_RETURN(px.router_row, widen(p.router));
+      px.expert.Bind(int64_t(p.gate.shape()[1]), int64_t(p.gate.shape()[0]));
+      f.proxies[layer].push_back(std::move(px));
+    }
+  }
+  return f;
+}
+
 }  // namespace moedist

@@ -41,4 +41,8 @@ Status WriteStandInFile(const std::string& path, const FittedStandIns& fitted, D
 Result<StandInFile> ReadStandInFile(const std::string& path, const ExpertPlan& plan, int64_t hidden,
                                     int64_t expert_width);
 
+// The file's proxies as fitted stand-ins (matrices widened to f32), so runtime-min can run a
+// plan's nodes with them without packing (NodeStandIns).
+Result<FittedStandIns> LoadFittedStandIns(const StandInFile& file);
+
 }  // namespace moedist

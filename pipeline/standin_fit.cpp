@@ -232,6 +232,15 @@ const char* StandInKindName(StandInKind kind) {
   return "?";
 }
 
+Result<StandInKind> ParseStandInKindName(const std::string& name) {
+  for (StandInKind k :
+       {StandInKind::kConstant, StandInKind::kProxyAverage, StandInKind::kProxyFit}) {
+    if (name == StandInKindName(k)) return k;
+  }
+  return Status::InvalidArgument(
+      "stand-in kind \"{}\": expected constant, proxy-average or proxy-fit", name);
+}
+
 Result<StandInCalibration> RecordStandInCalibration(
     const Model& full, const std::vector<std::vector<int32_t>>& prompts) {
   StandInCalibration out;

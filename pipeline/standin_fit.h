@@ -51,6 +51,8 @@ Result<StandInCalibration> RecordStandInCalibration(
 
 enum class StandInKind { kConstant, kProxyAverage, kProxyFit };
 const char* StandInKindName(StandInKind kind);
+// The inverse of StandInKindName; InvalidArgument for other names.
+Result<StandInKind> ParseStandInKindName(const std::string& name);
 
 struct StandInOptions {
   StandInKind kind = StandInKind::kProxyFit;
