@@ -87,8 +87,8 @@ int RunBudget(PlanCliOptions& o, const GateProfile& profile) {
   }
   auto r = PlanToBudget(profile, o.profile, o.budget);
   if (!r.ok()) return ReportError("plan", r.status());
+  Status st = WriteBudgetPlan(*r, profile, o.profile, o.budget, o.out);
   nlohmann::json j = BudgetPlanToJson(*r, profile, o.profile, o.budget);
-  Status st = WriteFileAtomically(o.out, DumpJsonStable(j) + "\n");
   if (!st.ok()) return ReportError("plan", st);
   for (const auto& w : r->plan.warnings) fmt::print(stderr, "warning: {}\n", w);
   if (o.json) {
@@ -127,22 +127,14 @@ int RunPlan(PlanCliOptions& o) {
   if (!o.standins.empty()) {
     auto kind = ParseFileStandInKind(o.standins);
     if (!kind.ok()) return ReportError("plan", kind.status());
-    StandInPlanRequest req;
-    req.checkpoint_dir =
+    const std::string checkpoint =
         o.budget.checkpoint_dir.empty() ? profile->checkpoint : o.budget.checkpoint_dir;
-    req.suite_path = o.budget.suite_path.empty() ? profile->suite_path : o.budget.suite_path;
-    req.kind = *kind;
-    const std::filesystem::path out(o.out);
-    const std::string file = out.stem().string() + ".standins.safetensors";
-    req.out_path = (out.parent_path() / file).string();
-    if (!o.json)
-      fmt::print(stderr, "plan: fitting {} stand-ins on {}\n", o.standins, req.suite_path);
-    auto rep = WritePlanStandIns(r->plan, req);
-    if (!rep.ok()) return ReportError("plan", rep.status());
-    j["standins"] = {{"file", file},
-                     {"kind", o.standins},
-                     {"calibration_tokens", rep->tokens},
-                     {"proxies", rep->proxies}};
+    const std::string suite =
+        o.budget.suite_path.empty() ? profile->suite_path : o.budget.suite_path;
+    if (!o.json) fmt::print(stderr, "plan: fitting {} stand-ins on {}\n", o.standins, suite);
+    auto section = WriteStandInsBesidePlan(r->plan, *kind, checkpoint, suite, o.out);
+    if (!section.ok()) return ReportError("plan", section.status());
+    j["standins"] = *section;
   }
   Status st = WriteFileAtomically(o.out, DumpJsonStable(j) + "\n");
   if (!st.ok()) return ReportError("plan", st);
@@ -233,6 +225,9 @@ Registrar registrar(
        sub.add_flag("!--no-sensitivity", o->budget.sensitivity,
                     "budget mode: do not measure the best split again with its overlay "
                     "allocated per layer by measured layer sensitivity");
+       sub.add_flag("!--no-standins", o->budget.standins,
+                    "budget mode: do not measure the best split again with proxy experts in "
+                    "place of G - 1 overlay experts");
        sub.add_option("--scratch", o->budget.scratch_dir,
                       "budget mode: directory for measured candidates (default: a temporary one, "
                       "removed)");

@@ -78,9 +78,9 @@ Status AddRowErrors(const CheckpointTensor& t, uint64_t first_row, uint64_t rows
 
 std::string CandidateConfig::Id() const {
   if (whole) return fmt::format("whole t={} e={}", trunk.Name(), experts.Name());
-  return fmt::format("split G={} o={} t={} g={} ov={}{}", groups, overlay, trunk.Name(),
+  return fmt::format("split G={} o={} t={} g={} ov={}{}{}", groups, overlay, trunk.Name(),
                      experts.Name(), overlay_type.Name(),
-                     overlay_layers.empty() ? "" : " alloc=sensitivity");
+                     overlay_layers.empty() ? "" : " alloc=sensitivity", proxies ? " proxies" : "");
 }
 
 std::map<int, int> OverlayCounts(const GateProfile& p, const CandidateConfig& c) {

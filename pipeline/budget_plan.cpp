@@ -4,11 +4,14 @@
 #include <chrono>
 #include <filesystem>
 
+#include "core/atomic_file.h"
 #include "core/byte_size.h"
+#include "core/json_strict.h"
 #include "core/scratch_dir.h"
 #include "pipeline/captured_mass.h"
 #include "pipeline/overlay_select.h"
 #include "pipeline/partition_search.h"
+#include "pipeline/standin_plan.h"
 
 namespace moedist {
 namespace {
@@ -295,9 +298,23 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
   int done = 0;
   auto MeasureOne = [&](BudgetCandidate& c, int i) {
     Progress(o, fmt::format("measuring {}: {}", ++done, c.config.Id()));
-    const ExpertPlan plan = c.config.whole ? CandidateSizingPlan(p, c.config) : plans.Get(c.config);
-    auto m = MeasureCandidate(basis, plan, CandidateRecipe(c.config),
-                              fmt::format("{}/candidate-{}", scratch.path(), i), o.keep_scratch);
+    ExpertPlan plan = c.config.whole ? CandidateSizingPlan(p, c.config) : plans.Get(c.config);
+    const std::string dir = fmt::format("{}/candidate-{}", scratch.path(), i);
+    if (c.config.proxies) {
+      // Fitted exactly as WriteBudgetPlan will fit them for the chosen plan.
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      auto section = WriteStandInsBesidePlan(plan, StandInKind::kProxyFit, r.checkpoint_dir,
+                                             r.suite_path, dir + "-plan.json", o.standin_tokens);
+      if (!section.ok()) {
+        c.measure_error = section.status().ToString();
+        Progress(o, "  failed: " + c.measure_error);
+        return;
+      }
+      plan.standins_file = dir + "-plan.standins.safetensors";
+      plan.standins_kind = "proxy-fit";
+    }
+    auto m = MeasureCandidate(basis, plan, CandidateRecipe(c.config), dir, o.keep_scratch);
     if (!m.ok()) {
       c.measure_error = m.status().ToString();
       Progress(o, "  failed: " + c.measure_error);
@@ -351,6 +368,36 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
     }
   }
 
+  // Proxy experts: the best measured uniform split again, with G − 1 of its overlay experts per
+  // layer given to proxies for the groups a node lacks (the same bytes).
+  if (o.standins && best_split >= 0) {
+    const BudgetCandidate base = r.candidates[best_split];
+    const int G = base.config.groups, E = p.num_experts;
+    // Experts per node and layer: the largest group, the overlay and the proxies.
+    auto per_node = [&](int overlay, int proxies) {
+      return (E - overlay + G - 1) / G + overlay + proxies;
+    };
+    int overlay = base.config.overlay;
+    while (overlay >= 0 && per_node(overlay, G - 1) > per_node(base.config.overlay, 0)) --overlay;
+    const int give = base.config.overlay - overlay;
+    const RoutingConfig& rc = ckpt->config().routing;
+    if (rc.scoring != ScoringFunc::kSoftmax || rc.n_group > 1) {
+      Progress(o, "proxy experts: not for this router (softmax without grouped top-k only)");
+    } else if (overlay < 0 || !base.config.overlay_layers.empty()) {
+      Progress(o, fmt::format("proxy experts: {} has too few overlay experts to give way to {}",
+                              base.config.Id(), G - 1));
+    } else {
+      CandidateConfig v = base.config;
+      v.overlay -= give;
+      v.proxies = true;
+      BudgetCandidate cand{v};
+      cand.predicted = base.predicted;  // same bytes by construction; the measurement decides
+      r.candidates.push_back(std::move(cand));
+      picked.push_back(static_cast<int>(r.candidates.size()) - 1);
+      MeasureOne(r.candidates.back(), picked.back());
+    }
+  }
+
   // 4. Choose.
   r.chosen = ChooseMeasured(r.candidates, o.tie_nats);
   if (r.chosen < 0) {
@@ -378,6 +425,7 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
   r.reason += best.config.whole ? "; no split needed: every node holds the whole model"
                                 : "; split: no whole-model precision that fits measured better";
   r.recipe = CandidateRecipe(best.config);
+  if (best.config.proxies) r.standins = "proxy-fit";
 
   if (best.config.overlay_layers.empty()) {
     PlanOptions po;
@@ -450,6 +498,19 @@ nlohmann::json BudgetPlanToJson(const BudgetPlanResult& r, const GateProfile& p,
       {"seconds", r.seconds},
       {"candidates", cands}};
   return j;
+}
+
+Status WriteBudgetPlan(const BudgetPlanResult& r, const GateProfile& p,
+                       const std::string& profile_path, const BudgetOptions& o,
+                       const std::string& plan_path) {
+  nlohmann::json j = BudgetPlanToJson(r, p, profile_path, o);
+  if (!r.standins.empty()) {
+    ASSIGN_OR_RETURN(StandInKind kind, ParseStandInKindName(r.standins));
+    ASSIGN_OR_RETURN(j["standins"],
+                     WriteStandInsBesidePlan(r.plan.plan, kind, r.checkpoint_dir, r.suite_path,
+                                             plan_path, o.standin_tokens));
+  }
+  return WriteFileAtomically(plan_path, DumpJsonStable(j) + "\n");
 }
 
 }  // namespace moedist

@@ -48,6 +48,10 @@ struct BudgetOptions {
   // Also measure the best measured split with its overlay slots allocated per layer by measured
   // layer sensitivity (MeasureLayerSensitivity, AllocateOverlayBySensitivity).
   bool sensitivity = true;
+  // Measure the best split once more with proxy experts (plan stand-ins, proxy-fit) for the
+  // groups a node lacks, in place of G − 1 of its overlay experts per layer (same bytes).
+  bool standins = true;
+  int standin_tokens = 256;  // tokens per calibration prompt the proxies are fitted on
   PlacementOptions placement;
   std::function<void(const std::string&)> progress;  // one line per step; may be empty
 };
@@ -73,6 +77,7 @@ struct BudgetPlanResult {
   std::string checkpoint_dir, suite_path;
   std::map<int, double> layer_sensitivity;  // [layer] Δ, when measured
   std::string sensitivity_of;               // the split it was measured on
+  std::string standins;                     // "proxy-fit" when the chosen split has proxies
   double full_mean_logprob = 0;
   int prompts = 0;
   int64_t tokens = 0;
@@ -86,5 +91,12 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& profile, const std::str
 // recipe, which pack uses when given no --recipe) and "budget" (docs/formats/plan.md).
 nlohmann::json BudgetPlanToJson(const BudgetPlanResult& result, const GateProfile& profile,
                                 const std::string& profile_path, const BudgetOptions& options);
+
+// Writes plan.json to `plan_path` (BudgetPlanToJson), and, when the chosen split has proxy
+// experts, fits them and writes them beside it (standin_plan.h), named in plan.json. The one
+// writer `plan` and `build` share.
+Status WriteBudgetPlan(const BudgetPlanResult& result, const GateProfile& profile,
+                       const std::string& profile_path, const BudgetOptions& options,
+                       const std::string& plan_path);
 
 }  // namespace moedist

@@ -94,8 +94,8 @@ Result<std::string> RunBudgetPlan(const ReleaseSpec& spec, const StepContext& ct
     if (tick) tick();
   };
   ASSIGN_OR_RETURN(BudgetPlanResult r, PlanToBudget(profile, kPublishedProfile, o));
-  const nlohmann::json j = BudgetPlanToJson(r, profile, kPublishedProfile, o);
-  RETURN_IF_ERROR(WriteFileAtomically(Join(ctx.out_dir, "plan.json"), DumpJsonStable(j) + "\n"));
+  RETURN_IF_ERROR(
+      WriteBudgetPlan(r, profile, kPublishedProfile, o, Join(ctx.out_dir, "plan.json")));
   const CandidateMeasurement& m = *r.candidates[r.chosen].measured;
   return fmt::format(
       "{} nodes of {} bytes: {}; worst node {:+.4f}, placed {:+.4f} nats/token on "

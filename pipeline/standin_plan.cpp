@@ -21,6 +21,25 @@ Result<StandInKind> ParseFileStandInKind(const std::string& name) {
       name);
 }
 
+Result<nlohmann::json> WriteStandInsBesidePlan(const ExpertPlan& plan, StandInKind kind,
+                                               const std::string& checkpoint_dir,
+                                               const std::string& suite_path,
+                                               const std::string& plan_path, int max_tokens) {
+  StandInPlanRequest req;
+  req.max_tokens = max_tokens;
+  req.checkpoint_dir = checkpoint_dir;
+  req.suite_path = suite_path;
+  req.kind = kind;
+  const fs::path out(plan_path);
+  const std::string file = out.stem().string() + ".standins.safetensors";
+  req.out_path = (out.parent_path() / file).string();
+  ASSIGN_OR_RETURN(StandInPlanReport rep, WritePlanStandIns(plan, req));
+  return nlohmann::json{{"file", file},
+                        {"kind", StandInKindName(kind)},
+                        {"calibration_tokens", rep.tokens},
+                        {"proxies", rep.proxies}};
+}
+
 Result<StandInPlanReport> WritePlanStandIns(const ExpertPlan& plan, const StandInPlanRequest& req) {
   ASSIGN_OR_RETURN(CalibrationSuite suite, ReadCalibrationSuite(req.suite_path));
   ASSIGN_OR_RETURN(std::unique_ptr<Model> full, Model::Open(req.checkpoint_dir));

@@ -3,6 +3,7 @@
 // in its "standins" section for `pack`.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/status.h"
@@ -26,6 +27,13 @@ struct StandInPlanReport {
 
 // Fits and writes; the file's matrices take the checkpoint's routed-expert dtype.
 Result<StandInPlanReport> WritePlanStandIns(const ExpertPlan& plan, const StandInPlanRequest& req);
+
+// Fits `kind` stand-ins for `plan` and writes them beside `plan_path` as
+// <stem>.standins.safetensors; returns plan.json's "standins" section for them.
+Result<nlohmann::json> WriteStandInsBesidePlan(const ExpertPlan& plan, StandInKind kind,
+                                               const std::string& checkpoint_dir,
+                                               const std::string& suite_path,
+                                               const std::string& plan_path, int max_tokens = 256);
 
 // Parses "proxy-fit" / "proxy-average" (the kinds with a file form).
 Result<StandInKind> ParseFileStandInKind(const std::string& name);

@@ -55,6 +55,7 @@ BudgetOptions SmallBudget(int nodes, uint64_t bytes) {
   o.measure_tokens = 32;
   o.place_tokens = 16;
   o.placement.swap_budget = 2000;
+  o.standin_tokens = 32;
   return o;
 }
 
@@ -177,8 +178,9 @@ TEST(BudgetPlan, TightBudgetChoosesTheBestMeasuredCandidateThatFits) {
   for (size_t i = 0; i < r->candidates.size(); ++i) {
     const BudgetCandidate& c = r->candidates[i];
     EXPECT_LE(c.predicted.bytes, budget) << c.config.Id();
-    if (i > 0) {
-      EXPECT_GE(r->candidates[i - 1].predicted.worst, c.predicted.worst);  // best predicted first
+    // Best predicted first, except the variants of the best split appended after measuring.
+    if (i > 0 && !c.config.proxies && c.config.overlay_layers.empty()) {
+      EXPECT_GE(r->candidates[i - 1].predicted.worst, c.predicted.worst);
     }
     if (!c.measured) continue;
     ++measured;
@@ -208,6 +210,23 @@ TEST(BudgetPlan, TightBudgetChoosesTheBestMeasuredCandidateThatFits) {
     EXPECT_EQ(total, c.config.overlay * static_cast<int>(p.layers.size())) << c.config.Id();
   }
   EXPECT_LE(r->candidates[r->chosen].measured->bytes, budget);
+  // ... and again with proxy experts in place of G - 1 overlay experts per layer, where the
+  // split's overlay had that many: measured, about the same bytes.
+  for (const BudgetCandidate& c : r->candidates) {
+    if (!c.config.proxies) continue;
+    ASSERT_TRUE(c.measured.has_value()) << c.config.Id() << ": " << c.measure_error;
+    std::printf("[budget] %s: %llu bytes, worst node %+.4f, placed %+.4f\n", c.config.Id().c_str(),
+                static_cast<unsigned long long>(c.measured->bytes), c.measured->quality.worst_node,
+                c.measured->quality.placed);
+    EXPECT_LE(c.measured->bytes, c.predicted.bytes + (64u << 10)) << c.config.Id();
+    // It stands beside the split it was derived from, which has more overlay experts.
+    bool base_found = false;
+    for (const BudgetCandidate& b : r->candidates) {
+      base_found |= !b.config.proxies && b.measured && b.config.groups == c.config.groups &&
+                    b.config.overlay > c.config.overlay && b.config.experts == c.config.experts;
+    }
+    EXPECT_TRUE(base_found) << c.config.Id();
+  }
 
   // plan.json carries the chosen recipe, and pack resolves it when given no recipe file.
   TempDir tmp;
