@@ -60,6 +60,23 @@ std::vector<RowRange> Axis0Ranges(const CheckpointTensor& t, const std::vector<i
   return out;
 }
 
+// How `bt` (bytes already counted) is exposed: in the source's dtype and shape when
+// `as_source`, else in the stored plain type, else as U8 blocks with moedist.quant metadata.
+void SetStoredEncoding(BundleTensor& bt, const TypeChoice& choice, DType source_dtype,
+                       bool as_source, const std::vector<uint64_t>& shape) {
+  if (as_source) {
+    bt.dtype = source_dtype;
+    bt.shape = shape;
+  } else if (GetQuantTypeInfo(*choice.stored.type).block_elements == 1) {
+    bt.dtype = PlainDType(*choice.stored.type);
+    bt.shape = shape;
+  } else {
+    bt.dtype = DType::kU8;
+    bt.shape = {bt.bytes};
+    bt.quant = QuantText(choice, shape, source_dtype);
+  }
+}
+
 class LayoutBuilder {
  public:
   LayoutBuilder(const Checkpoint& ckpt, const ExpertPlan& plan, const PackRecipe& recipe,
@@ -225,17 +242,8 @@ Result<std::vector<LayoutBuilder::Stored>> LayoutBuilder::AddStored(
   bt.bytes = bytes;
   const RecipeType stored = choice.stored;
   bt.produce = [in, stored](ByteSink& sink) { return ConvertRows(in, stored, sink); };
-  if (keep || (!s.scale && SameEncoding(t.dtype(), *stored.type))) {
-    bt.dtype = t.dtype();
-    bt.shape = shape;
-  } else if (GetQuantTypeInfo(*stored.type).block_elements == 1) {
-    bt.dtype = PlainDType(*stored.type);
-    bt.shape = shape;
-  } else {
-    bt.dtype = DType::kU8;
-    bt.shape = {bytes};
-    bt.quant = QuantText(choice, shape, t.dtype());
-  }
+  SetStoredEncoding(bt, choice, t.dtype(),
+                    keep || (!s.scale && SameEncoding(t.dtype(), *stored.type)), shape);
   Bundle(bundle).tensors.push_back(std::move(bt));
   out_.decisions.push_back(
       {t.name, bundle, std::string(RecipeClassOf(s.role.cls, overlay)), choice});
@@ -345,17 +353,8 @@ Result<BundleTensor> NodeShardTensor(const std::string& name, std::vector<Conver
     for (const ConvertInput& in : parts) RETURN_IF_ERROR(ConvertRows(in, stored, sink));
     return Status::Ok();
   };
-  if (!stored.type || SameEncoding(source_dtype, *stored.type)) {
-    bt.dtype = source_dtype;
-    bt.shape = shape;
-  } else if (GetQuantTypeInfo(*stored.type).block_elements == 1) {
-    bt.dtype = PlainDType(*stored.type);
-    bt.shape = shape;
-  } else {
-    bt.dtype = DType::kU8;
-    bt.shape = {bt.bytes};
-    bt.quant = QuantText(choice, shape, source_dtype);
-  }
+  SetStoredEncoding(bt, choice, source_dtype,
+                    !stored.type || SameEncoding(source_dtype, *stored.type), shape);
   return bt;
 }
 
