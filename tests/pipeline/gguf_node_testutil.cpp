@@ -8,6 +8,7 @@
 #include "core/json_strict.h"
 #include "core/mapped_file.h"
 #include "pack_fixture_testutil.h"
+#include "pipeline/standin_plan.h"
 #include "tests/test_dirs.h"
 
 namespace moedist::gguf_testing {
@@ -43,7 +44,11 @@ std::vector<GgufCase> GgufCases(const std::string& scratch) {
   // Every tensor widened to f32: llama.cpp then computes without rounding activations to the
   // weights' type, which isolates layout errors from precision (tests/pipeline/run_llama_check.sh).
   auto f32 = ParseRecipe(R"({"name": "f32", "default": "f32"})", "f32 recipe");
-  if (f32.ok()) cases.push_back({"example_f32", example, *f32, false});
+  if (f32.ok()) {
+    cases.push_back({"example_f32", example, *f32, false});
+    // Proxy experts are ordinary experts of the node: stock llama.cpp must compute them exactly.
+    cases.push_back({"example_f32_proxies", example, *f32, false, true});
+  }
   return cases;
 }
 
@@ -53,6 +58,17 @@ Result<PackReport> PackCase(const GgufCase& c, const std::string& dist, NodeFile
       pack_testing::MakeRequest(c.checkpoint, pack_testing::TwoGroupPlan(ckpt->config()), dist);
   req.recipe = c.recipe;
   req.format = format;
+  if (c.proxies) {
+    StandInPlanRequest fit;
+    fit.checkpoint_dir = c.checkpoint;
+    fit.suite_path =
+        std::string(moedist::test_dirs::SourceDir()) + "/examples/calibration/calibration.jsonl";
+    fit.max_tokens = 16;
+    fit.out_path = dist + ".standins.safetensors";
+    RETURN_IF_ERROR(WritePlanStandIns(req.plan, fit).status());
+    req.plan.standins_file = fit.out_path;
+    req.plan.standins_kind = "proxy-fit";
+  }
   return PackRelease(req);
 }
 

@@ -20,6 +20,7 @@ struct GgufCase {
   std::string checkpoint;  // directory
   PackRecipe recipe;
   bool expect_refusal = false;  // llama.cpp cannot run the sliced node the same way
+  bool proxies = false;         // nodes also hold proxy experts (plan --standins proxy-fit)
 };
 
 // All cases; the DeepSeek variant is written under `scratch`.
