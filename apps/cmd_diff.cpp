@@ -1,8 +1,13 @@
-// moedist diff OLD NEW [--json]: what changed between two releases (distribution.json paths or
-// release directories).
+// moedist diff OLD NEW [--pubkey P | --unsigned] [--json]: what changed between two releases
+// (distribution.json paths or release directories). With --pubkey (or --unsigned, digests only)
+// both releases are verified first, as `moedist verify` does; without, the diff is of two
+// unverified manifests and says so.
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "apps/command_registry.h"
+#include "apps/release_node_flags.h"
 #include "core/json_strict.h"
 #include "manifest/release_diff.h"
 
@@ -13,7 +18,14 @@ struct DiffOptions {
   std::string old_path;
   std::string new_path;
   bool json = false;
+  ReleaseTrustFlags trust;
 };
+
+// The release directory of a diff argument (a directory, or its distribution.json).
+std::string ReleaseDir(const std::string& path) {
+  namespace fs = std::filesystem;
+  return fs::is_directory(path) ? path : fs::path(path).parent_path().string();
+}
 
 std::string Group(const std::optional<uint32_t>& g) {
   return g ? fmt::format("group {}", *g) : std::string("none");
@@ -67,11 +79,29 @@ int RunDiff(const DiffOptions& o) {
   if (!before.ok()) return ReportError("diff", before.status());
   auto after = LoadDistribution(o.new_path);
   if (!after.ok()) return ReportError("diff", after.status());
+  std::string verified_old = "none", verified_new = "none";
+  if (o.trust.any()) {
+    auto trust = o.trust.Options();
+    if (!trust.ok()) return ReportError("diff", trust.status());
+    auto old_trust = CheckRelease(ReleaseDir(o.old_path), *trust, std::nullopt, {});
+    if (!old_trust.ok()) return ReportError("diff", old_trust.status());
+    auto new_trust = CheckRelease(ReleaseDir(o.new_path), *trust, std::nullopt, {});
+    if (!new_trust.ok()) return ReportError("diff", new_trust.status());
+    verified_old = std::string(ReleaseTrustKey(*old_trust));
+    verified_new = std::string(ReleaseTrustKey(*new_trust));
+  } else {
+    fmt::print(stderr,
+               "diff: note: neither release was verified (give --pubkey KEY to check signatures "
+               "and files, or --unsigned for files only)\n");
+  }
   const ReleaseDiff d = DiffReleases(*before, *after);
   if (o.json) {
-    fmt::print("{}\n", DumpJsonStable(ReleaseDiffToJson(d)));
+    nlohmann::json j = ReleaseDiffToJson(d);
+    j["verified"] = {{"old", verified_old}, {"new", verified_new}};
+    fmt::print("{}\n", DumpJsonStable(j));
   } else {
     PrintText(d);
+    fmt::print("verified   old: {}, new: {}\n", verified_old, verified_new);
   }
   return kExitOk;
 }
@@ -86,6 +116,7 @@ Registrar registrar({"diff", 90,
                                       "new release: distribution.json or its directory")
                            ->required();
                        sub.add_flag("--json", o->json, "print JSON");
+                       o->trust.Add(sub, /*allow_no_verify=*/false);
                        return [o] { return RunDiff(*o); };
                      },
                      "compare two releases: experts moved, overlay, recipe, files, bytes each "

@@ -250,6 +250,18 @@ TEST_F(ManifestCli, DiffTextAndJson) {
   EXPECT_EQ(d["nodes"][0]["download_bytes"], 0);
   EXPECT_EQ(d["nodes"][1]["download_bytes"], 2001);
   EXPECT_EQ(Moedist("diff " + v1.string() + " " + (dir_ / "missing").string()).code, 4);
+  // Unverified unless asked: said on stderr and in the JSON.
+  EXPECT_NE(t.err.find("neither release was verified"), std::string::npos) << t.err;
+  EXPECT_EQ(d["verified"]["old"], "none");
+  // --unsigned checks both releases' files: the digests pass, then a changed file fails (exit 3,
+  // the release named).
+  CliResult checked = Moedist("diff " + v1.string() + " " + v2.string() + " --unsigned --json");
+  ASSERT_EQ(checked.code, 0) << checked.err;
+  EXPECT_EQ(json::parse(checked.out)["verified"]["new"], "digests");
+  Spit(v2 / "group-1" / "experts.safetensors", "tampered");
+  CliResult tampered = Moedist("diff " + v1.string() + " " + v2.string() + " --unsigned");
+  EXPECT_EQ(tampered.code, 3) << tampered.err;
+  EXPECT_NE(tampered.err.find(v2.string()), std::string::npos) << tampered.err;
 }
 
 }  // namespace
