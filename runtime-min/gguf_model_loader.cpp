@@ -223,7 +223,9 @@ Result<std::unique_ptr<Model>> Model::OpenGguf(const std::string& path) {
     bound.insert(name);
     return std::optional<StoredTensor>(it->second);
   };
-  ASSIGN_OR_RETURN(m->weights_, LoadModelWeights(g.config, path, lookup));
+  Result<ModelWeights> weights = LoadModelWeights(g.config, path, lookup);
+  if (!weights.ok()) return weights.status().WithContext(path);
+  m->weights_ = std::move(weights).value();
   // Every tensor in the file must be one the model uses; an extra one means the file and its
   // moedist.hf_config disagree about the model.
   for (const auto& [name, t] : g.tensors) {

@@ -19,18 +19,19 @@ std::string ShapeText(const Shape& s) {
 
 // The spellings that differ between families.
 struct FamilyNames {
-  const char* ffn;         // the MoE / MLP block
+  const char* ffn;  // the MoE / MLP block
   const char* router;
-  const char* gate;        // expert projection names
+  const char* gate;  // expert projection names
   const char* up;
   const char* down;
-  const char* shared;      // shared expert block, or nullptr
+  const char* shared;  // shared expert block, or nullptr
 };
 
 FamilyNames NamesFor(const ModelConfig& c) {
   switch (c.family) {
     case Family::kMixtral: return {"block_sparse_moe", "gate", "w1", "w3", "w2", nullptr};
-    case Family::kQwen2Moe: return {"mlp", "gate", "gate_proj", "up_proj", "down_proj", "shared_expert"};
+    case Family::kQwen2Moe:
+      return {"mlp", "gate", "gate_proj", "up_proj", "down_proj", "shared_expert"};
     case Family::kDeepseekV3:
       return {"mlp", "gate", "gate_proj", "up_proj", "down_proj", "shared_experts"};
     case Family::kLlama4:
@@ -42,7 +43,7 @@ FamilyNames NamesFor(const ModelConfig& c) {
 // A view of `t`'s stored rows of `row_length` values starting at stored row `first_row`:
 // `out` x `in` (in_major: the stored rows are the `in` input features).
 Result<WeightMatrix> RowsOf(const StoredTensor& t, uint64_t first_row, uint64_t out, uint64_t in,
-                           bool in_major) {
+                            bool in_major) {
   ASSIGN_OR_RETURN(uint64_t row_bytes, QuantRowBytes(t.type, t.shape.back()));
   return WeightMatrix{t.bytes.data() + first_row * row_bytes,
                       t.type,
@@ -58,7 +59,9 @@ class Binder {
   // `ckpt`, when the tensors come from a checkpoint, names shards in messages.
   Binder(const TensorLookup& lookup, const std::string& source, bool experts_may_be_absent,
          const Checkpoint* ckpt)
-      : lookup_(lookup), source_(source), experts_may_be_absent_(experts_may_be_absent),
+      : lookup_(lookup),
+        source_(source),
+        experts_may_be_absent_(experts_may_be_absent),
         ckpt_(ckpt) {}
 
   bool experts_may_be_absent() const { return experts_may_be_absent_; }
@@ -72,13 +75,18 @@ class Binder {
   // The tensor's bytes, encoding and logical shape (stored_tensor.h), the shape checked.
   Result<StoredTensor> Get(const std::string& name, const Shape& shape) const {
     ASSIGN_OR_RETURN(std::optional<StoredTensor> found, lookup_(name));
-    if (!found) return Status::NotFound("{}: tensor \"{}\" not found", source_, name);
+    // The model's config requires it, so its absence is malformed input (exit 3, as inspect and
+    // pack report it), not a missing file; the caller names the checkpoint.
+    if (!found) {
+      return Status::Corruption("tensor \"{}\" not found (the config requires it)", name);
+    }
     StoredTensor st = std::move(*found);
     const CheckpointTensor* t = ckpt_ ? ckpt_->Find(name) : nullptr;
     if (st.shape != shape && t != nullptr && t->dtype() == DType::kU8) {
-      return Status::Corruption("tensor \"{}\" has logical shape {} (its moedist.quant metadata "
-                                "in {}), expected {} from config.json",
-                                name, ShapeText(st.shape), t->shard->path(), ShapeText(shape));
+      return Status::Corruption(
+          "tensor \"{}\" has logical shape {} (its moedist.quant metadata "
+          "in {}), expected {} from config.json",
+          name, ShapeText(st.shape), t->shard->path(), ShapeText(shape));
     }
     if (st.shape != shape) {
       return Status::Corruption("tensor \"{}\" has shape {}, expected {} from config.json", name,
@@ -136,8 +144,10 @@ Status LoadGqa(const Binder& b, const ModelConfig& c, const std::string& p, Atte
   ASSIGN_OR_RETURN(a.v, b.LinearAt(p + "v_proj", kv, h));
   ASSIGN_OR_RETURN(a.o, b.LinearAt(p + "o_proj", h, q));
   if (ac.qkv_bias && (a.q.bias.empty() || a.k.bias.empty() || a.v.bias.empty())) {
-    return Status::NotFound("{}: config says q/k/v have biases but {}q_proj.bias, k_proj.bias "
-                            "or v_proj.bias is missing", p, p);
+    return Status::Corruption(
+        "{}: config says q/k/v have biases but {}q_proj.bias, k_proj.bias "
+        "or v_proj.bias is missing",
+        p, p);
   }
   if (ac.qk_norm == AttentionConfig::QkNorm::kPerHead) {
     ASSIGN_OR_RETURN(a.q_norm, b.Vector(p + "q_norm.weight", ac.head_dim));
@@ -160,8 +170,8 @@ Status LoadMla(const Binder& b, const ModelConfig& c, const std::string& p, Atte
   } else {
     ASSIGN_OR_RETURN(a.q, b.LinearAt(p + "q_proj", nh * qk, h));
   }
-  ASSIGN_OR_RETURN(a.kv_a, b.LinearAt(p + "kv_a_proj_with_mqa",
-                                      ac.kv_lora_rank + ac.qk_rope_head_dim, h));
+  ASSIGN_OR_RETURN(a.kv_a,
+                   b.LinearAt(p + "kv_a_proj_with_mqa", ac.kv_lora_rank + ac.qk_rope_head_dim, h));
   ASSIGN_OR_RETURN(a.kv_a_norm, b.Vector(p + "kv_a_layernorm.weight", ac.kv_lora_rank));
   ASSIGN_OR_RETURN(a.kv_b, b.LinearAt(p + "kv_b_proj", nh * (ac.qk_nope_head_dim + ac.v_head_dim),
                                       ac.kv_lora_rank));
@@ -222,8 +232,8 @@ Status LoadMoe(const Binder& b, const ModelConfig& c, const FamilyNames& nm, con
         m.absent.push_back(static_cast<int>(x));  // a mask-mode node does not hold it
         continue;
       }
-      ASSIGN_OR_RETURN(m.experts[x], b.Mlp(base.substr(0, base.size() - 1), nm, h,
-                                           c.moe_intermediate_size));
+      ASSIGN_OR_RETURN(m.experts[x],
+                       b.Mlp(base.substr(0, base.size() - 1), nm, h, c.moe_intermediate_size));
     }
   }
   if (c.routing.num_shared_experts > 0 && nm.shared) {
@@ -249,7 +259,8 @@ void ApplyLinear(const Linear& l, const float* x, int64_t n, float* y) {
 static Result<ModelWeights> BindAll(const Binder& b, const ModelConfig& c);
 
 Result<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const WeightLoadOptions& options) {
-  const TensorLookup lookup = [&ckpt](const std::string& name) -> Result<std::optional<StoredTensor>> {
+  const TensorLookup lookup =
+      [&ckpt](const std::string& name) -> Result<std::optional<StoredTensor>> {
     const CheckpointTensor* t = ckpt.Find(name);
     if (!t) return std::optional<StoredTensor>();
     ASSIGN_OR_RETURN(StoredTensor st, ReadStoredTensor(*t));

@@ -82,6 +82,34 @@ TEST_P(InspectMalformed, ExitCodeAndStderrNameTheDefect) {
   }
 }
 
+// The same defect gets the same exit code from every command that reads the checkpoint:
+// profile and eval open it through runtime-min, and a tensor the config requires but the
+// checkpoint lacks is bad input (3) there too, not a missing file (4); the path is named once.
+TEST(InspectCli, MissingExpertTensorExitsThreeInProfileAndEvalToo) {
+  ScopedTempDir tmp("missing-expert");
+  ScopedTempDir scratch("cli-missing-expert");
+  const std::string ckpt = tmp.path() + "/ckpt";
+  ASSERT_TRUE(
+      corpus::WriteMalformedCheckpoint(corpus::CheckpointDefect::kExpertProjectionMissing, ckpt)
+          .ok());
+  std::ofstream(scratch.path() + "/ids.json") << "[[1, 2, 3, 4]]";
+  std::ofstream(scratch.path() + "/suite.jsonl")
+      << R"({"id": "a", "domain": "d", "ids": [1, 2, 3]})"
+      << "\n";
+  EXPECT_EQ(RunMoedist("inspect '" + ckpt + "'", scratch.path()).exit_code, 3);
+  for (const std::string& args : {"eval '" + ckpt + "' --ids '" + scratch.path() + "/ids.json'",
+                                  "profile '" + ckpt + "' --suite '" + scratch.path() +
+                                      "/suite.jsonl' -o '" + scratch.path() + "/profile.json'"}) {
+    CliResult r = RunMoedist(args, scratch.path());
+    EXPECT_EQ(r.exit_code, 3) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find("model.layers.1.mlp.experts.3.up_proj.weight"), std::string::npos)
+        << r.err;
+    const size_t first = r.err.find(ckpt);
+    ASSERT_NE(first, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(ckpt + ": " + ckpt), std::string::npos) << "path named twice: " << r.err;
+  }
+}
+
 // Good fixtures: `inspect --json` counts equal config.json's and the index's, every tensor is
 // classified, and trunk + routed experts == total.
 class InspectFixture : public ::testing::TestWithParam<std::string> {};
