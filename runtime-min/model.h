@@ -51,7 +51,7 @@ class Model {
   // Sets runtime_ and rope_ from config(); `source` names the model in errors.
   Status InitRuntime(const std::string& source);
 
-  std::unique_ptr<Checkpoint> ckpt_;  // owns the mappings the weights point into
+  std::unique_ptr<Checkpoint> ckpt_;             // owns the mappings the weights point into
   std::shared_ptr<const GgufNodeTensors> gguf_;  // or this does (OpenGguf)
   std::string gguf_dir_;
   RuntimeConfig runtime_;

@@ -1,5 +1,5 @@
 // Before any test of a binary that reads fixtures runs, every file in tests/fixtures/FILES (the
-// git-tracked fixtures) must be readable under the fixture folder (test_dirs::SharedDir()).
+// git-tracked fixtures) must be readable under the fixture folder (test_dirs::FixtureRoot()).
 // Otherwise the global set-up fails naming the file, gtest runs no test and the binary exits 1:
 // a missing or unreadable fixture is a failure with its path, never a crash in whichever test
 // first dereferences what it could not read (tests.missing_fixtures checks this).
@@ -17,7 +17,7 @@ namespace {
 class FixtureEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    const std::string dir = SharedDir() + "/fixtures/";
+    const std::string dir = FixtureRoot() + "/fixtures/";
     std::ifstream list(dir + "FILES");
     ASSERT_TRUE(FixtureReadable(dir + "FILES"));
     std::string name;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ctest tests.missing_fixtures: a missing or unreadable fixture fails cleanly. Each fixture-reading
-# test binary runs twice with a broken fixture folder (MOEDIST_TEST_SHARED_DIR, tests/test_dirs.h):
+# test binary runs twice with a broken fixture folder (MOEDIST_TEST_FIXTURE_ROOT, tests/test_dirs.h):
 # empty, and a copy of tests/fixtures with one file unreadable (chmod 000; skipped as root, who
 # reads it anyway) or removed. Each run must exit 1 (a test failure, not a signal) and print
 # "cannot read fixture <that path>" (tests/fixture_environment.cpp).
@@ -16,9 +16,9 @@ victim=fixtures/hf-tiny/llama4/config.json
 chmod 000 "$tmp/broken/$victim"
 if cat "$tmp/broken/$victim" >/dev/null 2>&1; then rm "$tmp/broken/$victim"; fi  # root reads 000
 status=0
-expect_clean_failure() {  # expect_clean_failure SHARED_DIR PATH EXE FILTER
+expect_clean_failure() {  # expect_clean_failure FIXTURE_ROOT PATH EXE FILTER
   local rc=0 log="$tmp/log"
-  MOEDIST_TEST_SHARED_DIR="$1" "$3" --gtest_filter="$4" >"$log" 2>&1 || rc=$?
+  MOEDIST_TEST_FIXTURE_ROOT="$1" "$3" --gtest_filter="$4" >"$log" 2>&1 || rc=$?
   if [ $rc -ne 1 ]; then
     tail -15 "$log"; echo "FAIL: $(basename "$3") with $2 unreadable exited $rc (want 1)"; status=1
   elif ! grep -qF "cannot read fixture $2" "$log"; then

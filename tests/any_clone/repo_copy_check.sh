@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # ctest tests.repo_copy: the tests read nothing outside the repository. The git-tracked files are
 # copied into an empty temporary directory; fixture-reading tests (already built) run against the
-# copy (MOEDIST_TEST_SOURCE_DIR / MOEDIST_TEST_SHARED_DIR, tests/test_dirs.h) while, in a private
+# copy (MOEDIST_TEST_SOURCE_DIR / MOEDIST_TEST_FIXTURE_ROOT, tests/test_dirs.h) while, in a private
 # mount namespace, the original checkout's parent directory (so the checkout, anything beside it
-# such as ../shared, and the build tree) is hidden under an empty tmpfs. A test that read an
+# such as a sibling folder of the project, and the build tree) is hidden under an empty tmpfs. A test that read an
 # untracked file, a file beside the repository or the compiled-in checkout path fails here.
 # Usage: repo_copy_check.sh SOURCE_DIR TEST_EXE:GTEST_FILTER...
 set -euo pipefail
@@ -47,7 +47,7 @@ status=0
 for spec in "$@"; do
   exe=${spec%%:*}
   echo "== $(basename "$exe") --gtest_filter=${spec#*:}"
-  (cd "$tmp/repo" && MOEDIST_TEST_SOURCE_DIR="$tmp/repo" MOEDIST_TEST_SHARED_DIR="$tmp/repo/tests" \
+  (cd "$tmp/repo" && MOEDIST_TEST_SOURCE_DIR="$tmp/repo" MOEDIST_TEST_FIXTURE_ROOT="$tmp/repo/tests" \
     "$exe" --gtest_filter="${spec#*:}" --gtest_brief=1) || status=1
 done
 exit $status

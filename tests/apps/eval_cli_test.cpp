@@ -24,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kFixture =
-    std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/deepseek_v3";
+    std::string(moedist::test_dirs::FixtureRoot()) + "/fixtures/hf-tiny/deepseek_v3";
 
 std::string ReadText(const fs::path& p) {
   std::ifstream in(p);

@@ -22,7 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kFixtures = std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/";
+const std::string kFixtures = std::string(moedist::test_dirs::FixtureRoot()) + "/fixtures/hf-tiny/";
 
 std::string ReadText(const fs::path& p) {
   std::ifstream in(p);

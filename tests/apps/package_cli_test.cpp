@@ -60,7 +60,7 @@ class PackageCli : public ::testing::Test {
                                .dump();
     const fs::path dist = dir_ / (family + "-dist");
     const std::string fixture =
-        std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/" + family;
+        std::string(moedist::test_dirs::FixtureRoot()) + "/fixtures/hf-tiny/" + family;
     CliResult r = Moedist("pack " + fixture + " " + plan.string() + " --out " + dist.string() +
                           " --created 2025-01-01T00:00:00Z --expires 2035-01-01T00:00:00Z");
     EXPECT_EQ(r.code, 0) << r.err;

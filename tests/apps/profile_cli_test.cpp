@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kFixture =
-    std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/qwen3_moe";
+    std::string(moedist::test_dirs::FixtureRoot()) + "/fixtures/hf-tiny/qwen3_moe";
 
 std::string ReadText(const fs::path& p) {
   std::ifstream in(p);

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/test_dirs.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -29,7 +31,7 @@ std::string Slurp(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-const std::string kFixture = std::string(MOEDIST_SHARED_DIR) + "/fixtures/hf-tiny/qwen3_moe";
+const std::string kFixture = moedist::test_dirs::FixtureRoot() + "/fixtures/hf-tiny/qwen3_moe";
 
 class ReleaseNodeCli : public ::testing::Test {
  protected:

@@ -757,7 +757,7 @@ std::vector<std::string> ExpectedNames(const DefectCase& c, const std::string& d
 }
 
 std::string FixtureDir(const std::string& family) {
-  return (fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "hf-tiny" / family).string();
+  return (fs::path(moedist::test_dirs::FixtureRoot()) / "fixtures" / "hf-tiny" / family).string();
 }
 
 Status CopyFixture(const std::string& family, const std::string& out_dir) {

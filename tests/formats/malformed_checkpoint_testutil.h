@@ -111,7 +111,7 @@ const DefectCase& CaseFor(CheckpointDefect defect);
 // `c.names` with "{dir}" replaced by `dir`.
 std::vector<std::string> ExpectedNames(const DefectCase& c, const std::string& dir);
 
-std::string FixtureDir(const std::string& family);  // shared/fixtures/hf-tiny/<family>
+std::string FixtureDir(const std::string& family);  // tests/fixtures/hf-tiny/<family>
 // Copies config.json, the index and its shards of `family` into `out_dir` (created), writable.
 Status CopyFixture(const std::string& family, const std::string& out_dir);
 // Copies the defect's fixture into `out_dir` and applies exactly that defect.

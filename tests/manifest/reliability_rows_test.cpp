@@ -1,4 +1,4 @@
-// One named test per reliability row this module owns (shared/docs/reliability.md rows 17-25,
+// One named test per reliability row this module owns (docs/reliability.md rows 17-25,
 // and the manifest side of rows 30-35). Each builds a signed sample release, applies the
 // defect, and checks verify's verdict and that the offending file is named.
 #include <gtest/gtest.h>

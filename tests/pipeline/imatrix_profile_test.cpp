@@ -24,7 +24,7 @@ namespace moedist {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kHfTiny = fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "hf-tiny";
+const fs::path kHfTiny = fs::path(moedist::test_dirs::FixtureRoot()) / "fixtures" / "hf-tiny";
 
 fs::path TempPath(const std::string& name) {
   return fs::temp_directory_path() / ("moedist-imatrix-" + std::to_string(::getpid()) + "-" + name);

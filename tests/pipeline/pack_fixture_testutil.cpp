@@ -35,7 +35,7 @@ TempDir::~TempDir() {
 }
 
 std::string FixtureDir(const std::string& family) {
-  return std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/" + family;
+  return std::string(moedist::test_dirs::FixtureRoot()) + "/fixtures/hf-tiny/" + family;
 }
 
 std::string ReadAll(const std::string& path) {

@@ -18,12 +18,13 @@
 #include "pipeline/release_validate.h"
 #include "pipeline/session_quality.h"
 #include "pipeline/validation_eval.h"
+#include "tests/test_dirs.h"
 
 namespace moedist::pack_testing {
 namespace {
 
-const std::string kExample = std::string(MOEDIST_SOURCE_DIR) + "/examples/model/checkpoint";
-const std::string kEval = std::string(MOEDIST_SOURCE_DIR) + "/examples/calibration/eval.jsonl";
+const std::string kExample = moedist::test_dirs::SourceDir() + "/examples/model/checkpoint";
+const std::string kEval = moedist::test_dirs::SourceDir() + "/examples/calibration/eval.jsonl";
 constexpr int kPromptTokens = 24;
 
 class ExampleTwoNodes : public ::testing::Test {

@@ -1,4 +1,4 @@
-// End-to-end check against Hugging Face transformers: every family in shared/fixtures/hf-tiny,
+// End-to-end check against Hugging Face transformers: every family in tests/fixtures/hf-tiny,
 // unmasked and with the fixture's two expert masks. Logits within 1e-4 of the reference (bf16
 // checkpoints: of the f32_compute.* reference, since runtime-min computes in f32), the same
 // expert set per layer and token, and the same routing weights within 1e-4.

@@ -11,7 +11,7 @@
 namespace moedist::testing {
 
 std::string FixtureDir(const std::string& family) {
-  return std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/" + family;
+  return std::string(moedist::test_dirs::FixtureRoot()) + "/fixtures/hf-tiny/" + family;
 }
 
 Reference LoadReference(const std::string& family) {

@@ -1,4 +1,4 @@
-// Helpers for tests against the Hugging Face reference fixtures in shared/fixtures/hf-tiny:
+// Helpers for tests against the Hugging Face reference fixtures in tests/fixtures/hf-tiny:
 // reading reference tensors and reference.json, and recording routing through the observer.
 #pragma once
 

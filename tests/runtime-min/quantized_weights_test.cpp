@@ -23,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string Fixture() {
-  return std::string(moedist::test_dirs::SharedDir()) + "/fixtures/hf-tiny/qwen3_moe";
+  return std::string(moedist::test_dirs::FixtureRoot()) + "/fixtures/hf-tiny/qwen3_moe";
 }
 
 class ScratchDir {

@@ -1,4 +1,4 @@
-// Tokenizer tests, in layers: exact ids against Hugging Face references (Qwen3 from shared/,
+// Tokenizer tests, in layers: exact ids against Hugging Face references (Qwen3 from tests/fixtures/,
 // Llama-2 and DeepSeek-V3 from tests/runtime-min/data, computed by tokref/make_tokenizer_refs.mjs
 // with @huggingface/tokenizers), decode round trips, table-driven unit tests of the parts (regex
 // engine, NFC, BPE merge order, added tokens, split behaviors) on toy tokenizers, malformed
@@ -33,7 +33,7 @@ using nlohmann::json;
 using Ids = std::vector<int32_t>;
 
 const fs::path kQwen3Dir =
-    fs::path(moedist::test_dirs::SharedDir()) / "fixtures" / "tokenizers" / "qwen3";
+    fs::path(moedist::test_dirs::FixtureRoot()) / "fixtures" / "tokenizers" / "qwen3";
 const fs::path kDataDir =
     fs::path(moedist::test_dirs::SourceDir()) / "tests" / "runtime-min" / "data";
 

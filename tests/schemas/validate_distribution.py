@@ -9,7 +9,7 @@ python-jsonschema (Draft 2020-12) and moedist's own compiled-in validator, reach
 2. Seeded random mutations of a valid manifest: whenever python refuses, verify must exit 3;
    whenever python accepts, verify must not exit 3 unless its message is one of the documented
    extra rules.
-Usage: validate_distribution.py MOEDIST_EXE SOURCE_DIR [SHARED_DIR]"""
+Usage: validate_distribution.py MOEDIST_EXE SOURCE_DIR [FIXTURE_ROOT]"""
 import copy
 import hashlib
 import json

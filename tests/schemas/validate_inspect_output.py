@@ -10,11 +10,11 @@ import sys
 
 import jsonschema
 
-exe, source_dir, shared_dir = sys.argv[1:4]
+exe, source_dir, fixture_root = sys.argv[1:4]
 schema = json.load(open(os.path.join(source_dir, "schemas", "inspect.schema.json")))
 jsonschema.Draft202012Validator.check_schema(schema)
 validator = jsonschema.Draft202012Validator(schema)
-root = os.path.join(shared_dir, "fixtures", "hf-tiny")
+root = os.path.join(fixture_root, "fixtures", "hf-tiny")
 failures = 0
 checked = 0
 for family in sorted(os.listdir(root)):

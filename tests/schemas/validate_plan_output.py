@@ -11,10 +11,10 @@ import tempfile
 
 import jsonschema
 
-exe, source_dir, shared_dir = sys.argv[1:4]
+exe, source_dir, fixture_root = sys.argv[1:4]
 schema = json.load(open(os.path.join(source_dir, "schemas", "plan.schema.json")))
 validator = jsonschema.Draft202012Validator(schema)
-ckpt = os.path.join(shared_dir, "fixtures", "hf-tiny", "olmoe")
+ckpt = os.path.join(fixture_root, "fixtures", "hf-tiny", "olmoe")
 passed = failed = 0
 with tempfile.TemporaryDirectory() as tmp:
     rng = random.Random(7)

