@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/apps/cli_testutil.h"
 #include "tests/test_dirs.h"
 
 namespace {
@@ -24,16 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CliResult {
-  int code = -1;  // exit status, or 128 + signal
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using moedist::cli_testing::CliResult;
+using moedist::cli_testing::Slurp;
 
 // Published files (not the cache, not the lock) and their bytes.
 std::map<std::string, std::string> Published(const fs::path& out) {
@@ -82,13 +75,7 @@ class BuildCli : public ::testing::Test {
   }
 
   CliResult Run(const std::string& cmd_line) {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string cmd = cmd_line + " >" + out.string() + " 2>" + err.string();
-    const int status = std::system(cmd.c_str());
-    int code = -1;
-    if (WIFEXITED(status)) code = WEXITSTATUS(status);  // sh reports a killed child as 128 + sig
-    if (WIFSIGNALED(status)) code = 128 + WTERMSIG(status);
-    return {code, Slurp(out), Slurp(err)};
+    return moedist::cli_testing::RunCommand(cmd_line, dir_);
   }
   CliResult Moedist(const std::string& args, const std::string& env = "") {
     return Run(env + " " + std::string(MOEDIST_EXE) + " " + args);

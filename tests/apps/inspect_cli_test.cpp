@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/apps/cli_testutil.h"
 #include "tests/formats/malformed_checkpoint_testutil.h"
 
 namespace moedist {
@@ -20,30 +21,9 @@ using corpus::DefectCase;
 using corpus::DefectStage;
 using corpus::ScopedTempDir;
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs `moedist <args>` with stdout and stderr captured in files under `scratch`.
-CliResult RunMoedist(const std::string& args, const std::string& scratch) {
-  const std::string out = scratch + "/stdout", err = scratch + "/stderr";
-  const std::string cmd = "'" MOEDIST_EXE "' " + args + " >'" + out + "' 2>'" + err + "'";
-  const int status = std::system(cmd.c_str());
-  CliResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out);
-  r.err = Slurp(err);
-  return r;
-}
+using cli_testing::CliResult;
+using cli_testing::RunMoedist;
+using cli_testing::Slurp;
 
 class InspectMalformed : public ::testing::TestWithParam<DefectCase> {};
 
@@ -59,7 +39,7 @@ TEST_P(InspectMalformed, ExitCodeAndStderrNameTheDefect) {
   ASSERT_TRUE(written.ok()) << written.ToString();
 
   CliResult r = RunMoedist("inspect '" + ckpt + "'", scratch.path());
-  EXPECT_EQ(r.exit_code, dc.exit_code) << r.err;
+  EXPECT_EQ(r.code, dc.exit_code) << r.err;
   if (dc.stage == DefectStage::kAccepted) {
     EXPECT_EQ(r.err, "");
     EXPECT_NE(r.out.find("family        qwen3_moe"), std::string::npos) << r.out;
@@ -96,12 +76,12 @@ TEST(InspectCli, MissingExpertTensorExitsThreeInProfileAndEvalToo) {
   std::ofstream(scratch.path() + "/suite.jsonl")
       << R"({"id": "a", "domain": "d", "ids": [1, 2, 3]})"
       << "\n";
-  EXPECT_EQ(RunMoedist("inspect '" + ckpt + "'", scratch.path()).exit_code, 3);
+  EXPECT_EQ(RunMoedist("inspect '" + ckpt + "'", scratch.path()).code, 3);
   for (const std::string& args : {"eval '" + ckpt + "' --ids '" + scratch.path() + "/ids.json'",
                                   "profile '" + ckpt + "' --suite '" + scratch.path() +
                                       "/suite.jsonl' -o '" + scratch.path() + "/profile.json'"}) {
     CliResult r = RunMoedist(args, scratch.path());
-    EXPECT_EQ(r.exit_code, 3) << args << "\n" << r.err;
+    EXPECT_EQ(r.code, 3) << args << "\n" << r.err;
     EXPECT_NE(r.err.find("model.layers.1.mlp.experts.3.up_proj.weight"), std::string::npos)
         << r.err;
     const size_t first = r.err.find(ckpt);
@@ -132,7 +112,7 @@ TEST_P(InspectFixture, JsonCountsMatchConfigAndEveryTensorIsClassified) {
   const std::string dir = corpus::FixtureDir(GetParam());
   ScopedTempDir scratch("cli-" + GetParam());
   CliResult r = RunMoedist("inspect --json '" + dir + "'", scratch.path());
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   nlohmann::json report = nlohmann::json::parse(r.out);
   nlohmann::json config = nlohmann::json::parse(Slurp(dir + "/config.json"));
@@ -177,7 +157,7 @@ TEST_P(InspectFixture, JsonCountsMatchConfigAndEveryTensorIsClassified) {
 TEST(InspectCli, MissingDirectoryExitsFour) {
   ScopedTempDir scratch("cli-missing");
   CliResult r = RunMoedist("inspect '" + scratch.path() + "/nope'", scratch.path());
-  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.code, 4);
   EXPECT_NE(r.err.find(scratch.path() + "/nope"), std::string::npos) << r.err;
 }
 

@@ -12,21 +12,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/apps/cli_testutil.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using moedist::cli_testing::CliResult;
+using moedist::cli_testing::Slurp;
 
 void Spit(const fs::path& p, const std::string& bytes) {
   fs::create_directories(p.parent_path());
@@ -58,11 +52,7 @@ class ManifestCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   CliResult Moedist(const std::string& args) {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string cmd =
-        std::string(MOEDIST_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out), Slurp(err)};
+    return moedist::cli_testing::RunMoedist(args, dir_);
   }
 
   // A two-node release with version `version`; group-1's bytes depend on the version.

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "tests/apps/cli_testutil.h"
 #include "tests/test_dirs.h"
 
 namespace {
@@ -18,16 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using moedist::cli_testing::CliResult;
+using moedist::cli_testing::Slurp;
 
 class PackageCli : public ::testing::Test {
  protected:
@@ -41,11 +34,7 @@ class PackageCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   CliResult Moedist(const std::string& args) {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string cmd =
-        std::string(MOEDIST_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out), Slurp(err)};
+    return moedist::cli_testing::RunMoedist(args, dir_);
   }
 
   // pack (two groups of 3 plus a two-expert overlay in both layers) + keygen + sign.

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/apps/cli_testutil.h"
 #include "tests/test_dirs.h"
 
 namespace {
@@ -20,16 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using moedist::cli_testing::CliResult;
+using moedist::cli_testing::Slurp;
 
 const std::string kFixture = moedist::test_dirs::FixtureRoot() + "/fixtures/hf-tiny/qwen3_moe";
 
@@ -63,12 +56,7 @@ class ReleaseNodeCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   CliResult Moedist(const std::string& args, const std::string& stdin_file = "") {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    std::string cmd =
-        std::string(MOEDIST_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
-    if (!stdin_file.empty()) cmd += " <" + stdin_file;
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out), Slurp(err)};
+    return moedist::cli_testing::RunMoedist(args, dir_, stdin_file);
   }
   std::string dist() const { return (dir_ / "dist").string(); }
   std::string plan() const { return (dir_ / "plan.json").string(); }
