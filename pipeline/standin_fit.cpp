@@ -209,12 +209,7 @@ Result<ProxyExpert> FitProxy(const MoeWeights& w, const StandInCalibration::Laye
   // Router row: ridge fit of the members' log-sum-exp logit over every token.
   RidgeSystem router(H, 1);
   for (int64_t t = 0; t < T; ++t) {
-    const float* l = cal.logits.data() + size_t(t) * ne;
-    float mx = -INFINITY;
-    for (int e : members) mx = std::max(mx, l[e]);
-    double sum = 0;
-    for (int e : members) sum += std::exp(double(l[e]) - mx);
-    const float lse = mx + float(std::log(sum));
+    const float lse = MembersLogSumExp(cal.logits.data() + size_t(t) * ne, members);
     router.Add(cal.x.data() + size_t(t) * H, &lse, 1.0);
   }
   ASSIGN_OR_RETURN(proxy.router_row, router.Solve(o.ridge));

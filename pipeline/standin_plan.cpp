@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "formats/tensor_taxonomy.h"
 #include "pipeline/calibration_suite.h"
 #include "pipeline/standin_file.h"
 #include "pipeline/validation_eval.h"
@@ -13,8 +14,8 @@ namespace moedist {
 namespace fs = std::filesystem;
 
 Result<StandInKind> ParseFileStandInKind(const std::string& name) {
-  if (name == "proxy-fit") return StandInKind::kProxyFit;
-  if (name == "proxy-average") return StandInKind::kProxyAverage;
+  Result<StandInKind> kind = ParseStandInKindName(name);
+  if (kind.ok() && *kind != StandInKind::kConstant) return kind;
   return Status::InvalidArgument(
       "stand-in kind \"{}\": expected proxy-fit or proxy-average (constant stand-ins have no "
       "form stock runtimes load; docs/algorithms.md)",
@@ -59,7 +60,8 @@ Result<StandInPlanReport> WritePlanStandIns(const ExpertPlan& plan, const StandI
   ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> ckpt, Checkpoint::Open(req.checkpoint_dir));
   DType dtype = DType::kBF16;
   for (const CheckpointTensor& t : ckpt->tensors()) {
-    if (t.name.find(".experts.") != std::string::npos && t.name.ends_with("proj.weight")) {
+    Result<TensorRole> role = ClassifyTensor(t.name, ckpt->config());
+    if (role.ok() && role->cls == TensorClass::kRoutedExpert && role->part == TensorPart::kWeight) {
       dtype = t.dtype();
       break;
     }

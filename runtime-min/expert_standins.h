@@ -31,6 +31,10 @@ struct OwnedExpert {
   void Bind(int64_t hidden, int64_t width);
 };
 
+// log Σ exp(logits[e]) over `members`: the logit that gives a proxy, in a softmax, exactly the
+// probability mass its members had.
+float MembersLogSumExp(const float* logits, const std::vector<int>& members);
+
 struct ProxyExpert {
   std::vector<int> members;  // absent experts it stands for, sorted
   OwnedExpert expert;

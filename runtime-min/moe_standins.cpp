@@ -25,6 +25,14 @@ void OwnedExpert::Bind(int64_t hidden, int64_t width) {
   mlp.down = view(down, hidden, width);
 }
 
+float MembersLogSumExp(const float* logits, const std::vector<int>& members) {
+  float mx = -INFINITY;
+  for (int e : members) mx = std::max(mx, logits[e]);
+  double sum = 0;
+  for (int e : members) sum += std::exp(double(logits[e]) - mx);
+  return mx + float(std::log(sum));
+}
+
 namespace {
 
 // Runs `mlp` over the tokens listed in `slots` (token * k + j entries) and adds weight × output.
@@ -88,11 +96,7 @@ void RoutedWithStandIns(const Model& m, int layer, const float* x, int n, const 
     for (int p = 0; p < np; ++p) {
       const ProxyExpert& px = si.proxies[p];
       if (si.exact_logit) {
-        float mx = -INFINITY;
-        for (int e : px.members) mx = std::max(mx, lt[e]);
-        double sum = 0;
-        for (int e : px.members) sum += std::exp(double(lt[e]) - mx);
-        row[ne + p] = mx + float(std::log(sum));
+        row[ne + p] = MembersLogSumExp(lt, px.members);
       } else {
         double dot = 0;
         for (int d = 0; d < hs; ++d) dot += double(px.router_row[d]) * x[size_t(t) * hs + d];

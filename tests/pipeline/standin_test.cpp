@@ -46,7 +46,7 @@ ExpertPlan TwoGroups(const ModelConfig& c) {
   return plan;
 }
 
-EvalPrompts Prompts(const Model& model, const std::string& suite_path, int count, int tokens) {
+EvalPrompts Prompts(const std::string& suite_path, int count, int tokens) {
   auto suite = ReadCalibrationSuite(suite_path);
   EXPECT_TRUE(suite.ok()) << suite.status().ToString();
   auto tok = Tokenizer::LoadFile(Example() + "/tokenizer.json");
@@ -61,7 +61,6 @@ EvalPrompts Prompts(const Model& model, const std::string& suite_path, int count
     out.domains.push_back(prompts->domains[i]);
     out.tokens.push_back(prompts->tokens[i]);
   }
-  (void)model;
   return out;
 }
 
@@ -78,8 +77,8 @@ TEST(StandIns, ProxyFitAndConstantsBeatMaskingOnHeldOutPrompts) {
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   const Model& m = **model;
   const ExpertPlan plan = TwoGroups(m.config());
-  const EvalPrompts calib = Prompts(m, Suite("calibration.jsonl"), 40, 64);
-  const EvalPrompts eval = Prompts(m, Suite("eval.jsonl"), 16, 64);
+  const EvalPrompts calib = Prompts(Suite("calibration.jsonl"), 40, 64);
+  const EvalPrompts eval = Prompts(Suite("eval.jsonl"), 16, 64);
   auto cal = RecordStandInCalibration(m, calib.tokens);
   ASSERT_TRUE(cal.ok()) << cal.status().ToString();
   auto full = ScoreEvalPrompts({&m, nullptr}, eval, nullptr, nullptr);
@@ -146,7 +145,7 @@ TEST(StandIns, PackedNodeComputesItsProxies) {
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   auto fitted = LoadFittedStandIns(*file);
   ASSERT_TRUE(fitted.ok()) << fitted.status().ToString();
-  const std::vector<int32_t> ids = Prompts(m, Suite("eval.jsonl"), 1, 48).tokens[0];
+  const std::vector<int32_t> ids = Prompts(Suite("eval.jsonl"), 1, 48).tokens[0];
   for (int g = 0; g < plan.num_groups; ++g) {
     const std::string name = "node-" + std::to_string(g);
     auto node = OpenNodeModel(pack.out_dir, name, dir.Sub("open-" + name));
