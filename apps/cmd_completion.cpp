@@ -67,7 +67,8 @@ Registrar registrar({"completion", 1000,
                            ->required()
                            ->check(CLI::IsMember({"bash"}));
                        CLI::App* root = sub.get_parent();
-                       return [root] {
+                       // The lambda owns `shell`: CLI11 writes through the reference while parsing.
+                       return [root, shell] {
                          fmt::print("{}", BashScript(*root));
                          return kExitOk;
                        };

@@ -21,7 +21,7 @@ int RunSign(const SignOptions& o) {
   }
   auto key = PrivateKey::Load(o.key);
   if (!key.ok()) return ReportError("sign", key.status());
-  auto signed_release = SignRelease(o.dist, *key);
+  auto signed_release = SignReleaseLocked(o.dist, *key);
   if (!signed_release.ok()) return ReportError("sign", signed_release.status());
   fmt::print("signed {} with key {}\n", signed_release->signature_path, signed_release->key_id);
   return kExitOk;

@@ -14,6 +14,8 @@ namespace {
 
 std::atomic<uint64_t> g_temp_counter{0};
 
+}  // namespace
+
 Status SyncDirectory(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
@@ -24,8 +26,6 @@ Status SyncDirectory(const std::string& dir) {
   if (rc != 0) return Status::IoError("{}: fsync of directory failed: {}", dir, std::strerror(err));
   return Status::Ok();
 }
-
-}  // namespace
 
 Result<AtomicFile> AtomicFile::Create(const std::string& final_path) {
   std::filesystem::path p(final_path);

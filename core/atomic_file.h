@@ -49,6 +49,10 @@ class AtomicFile final : public ByteSink {
   FileStamp stamp_;
 };
 
+// fsync of a directory, so a rename, link or unlink in it is durable. An error is returned, never
+// retried (a failed fsync may have dropped the dirty pages it reports on).
+Status SyncDirectory(const std::string& dir);
+
 // Convenience: the whole content at once.
 Status WriteFileAtomically(const std::string& final_path, std::string_view content);
 

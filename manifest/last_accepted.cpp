@@ -1,13 +1,13 @@
 #include "manifest/last_accepted.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "core/atomic_file.h"
+#include "core/file_lock.h"
 #include "core/json_strict.h"
 #include "core/mapped_file.h"
 #include "manifest/file_digest.h"
@@ -79,16 +79,9 @@ std::string DescribeFreshness(Freshness f, const std::optional<AcceptedRelease>&
 }
 
 Status RecordLastAccepted(const std::string& path, const AcceptedRelease& accepted) {
-  const std::string lock_path = path + ".lock";
-  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (lock.get() < 0) {
-    return Status::IoError("{}: cannot open lock file: {}", lock_path, std::strerror(errno));
-  }
-  while (::flock(lock.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) {
-      return Status::IoError("{}: cannot lock: {}", lock_path, std::strerror(errno));
-    }
-  }
+  // Verifiers sharing one record take turns: the read-judge-write below must not interleave.
+  ASSIGN_OR_RETURN(FileLock lock,
+                   FileLock::Acquire(path + ".lock", FileLock::Wait::kYes, "lock busy"));
   ASSIGN_OR_RETURN(std::optional<AcceptedRelease> last, ReadLastAccepted(path));
   const Freshness f = JudgeFreshness(last, accepted);
   if (f == Freshness::kSame) return Status::Ok();
@@ -101,7 +94,6 @@ Status RecordLastAccepted(const std::string& path, const AcceptedRelease& accept
                       {"manifest_sha256", accepted.manifest_sha256},
                       {"accepted_at", accepted.accepted_at}};
   return WriteFileAtomically(path, DumpJsonStable(j, 2) + "\n");
-  // The flock is released when `lock` closes.
 }
 
 }  // namespace moedist

@@ -20,6 +20,7 @@
 #include "manifest/file_digest.h"
 #include "manifest/node_archive.h"
 #include "manifest/release_path.h"
+#include "manifest/release_stage.h"
 #include "manifest/zstd_stream.h"
 
 namespace moedist {
@@ -207,14 +208,6 @@ Status CheckDestination(const std::string& out) {
   return Status::Ok();
 }
 
-Status SyncDirectory(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-    return Status::IoError("{}: cannot sync directory: {}", dir, std::strerror(errno));
-  }
-  return Status::Ok();
-}
-
 // One member's data → restored, hashed, written to `dest`, refused beyond the listed size.
 Status ExtractMember(TarReader& tar, const NodeArchiveFile& f,
                      const std::vector<PlaneRange>& ranges, const std::string& dest,
@@ -353,6 +346,8 @@ Result<UnpackReport> UnpackNode(const UnpackOptions& o) {
   if (out_dir.empty() || out_path.filename() == "." || out_path.filename() == "..") {
     return Status::InvalidArgument("--out \"{}\": name a new directory", o.out_dir);
   }
+  // The release lock, as every writer of a release directory takes it (release_stage.h).
+  ASSIGN_OR_RETURN(FileLock lock, LockRelease(out_dir));
   RETURN_IF_ERROR(CheckDestination(out_dir));
   ASSIGN_OR_RETURN(TempDir temp, TempDir::Create(out_dir));
   ASSIGN_OR_RETURN(auto source, ZstdDecompressor::Create(fd.get(), archive));

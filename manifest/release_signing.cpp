@@ -18,6 +18,7 @@
 #include "core/mapped_file.h"
 #include "manifest/distribution.h"
 #include "manifest/file_digest.h"
+#include "manifest/release_stage.h"
 
 namespace moedist {
 
@@ -378,6 +379,11 @@ Result<SignOutcome> SignRelease(const std::string& dist_dir, const PrivateKey& k
       VerifyDetachedSignature(AsBytes(bytes), sig, {key.public_key()}, manifest_path, sig_path));
   RETURN_IF_ERROR(WriteFileAtomically(sig_path, SerializeSignature(sig)));
   return SignOutcome{key.key_id(), sig_path};
+}
+
+Result<SignOutcome> SignReleaseLocked(const std::string& dist_dir, const PrivateKey& key) {
+  ASSIGN_OR_RETURN(FileLock lock, LockRelease(dist_dir));
+  return SignRelease(dist_dir, key);
 }
 
 }  // namespace moedist

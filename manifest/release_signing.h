@@ -91,6 +91,10 @@ struct SignOutcome {
 
 // Signs <dist>/distribution.json as it is on disk (after checking it parses and follows the
 // schema) and writes <dist>/distribution.json.sig atomically.
+// The caller holds the release's lock or owns the directory alone.
 Result<SignOutcome> SignRelease(const std::string& dist_dir, const PrivateKey& key);
+// `moedist sign`: takes the release's lock (manifest/release_stage.h), then SignRelease. One
+// file changes, by rename, so no staging is needed.
+Result<SignOutcome> SignReleaseLocked(const std::string& dist_dir, const PrivateKey& key);
 
 }  // namespace moedist

@@ -1,7 +1,5 @@
 #include "pipeline/pack_output_dir.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,29 +41,6 @@ char Kind(const fs::path& p) {
 }
 
 }  // namespace
-
-Result<ReleaseDirLock> ReleaseDirLock::Acquire(const std::string& dist) {
-  std::error_code ec;
-  fs::create_directories(dist, ec);
-  if (ec) return Status::IoError("{}: cannot create the release directory: {}", dist, ec.message());
-  const int fd = ::open(dist.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    return Status::IoError("{}: cannot open the release directory: {}", dist, std::strerror(errno));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
-    ::close(fd);
-    if (err == EWOULDBLOCK) {
-      return Status::FailedPrecondition("{}: another pack is writing this release directory", dist);
-    }
-    return Status::IoError("{}: cannot lock the release directory: {}", dist, std::strerror(err));
-  }
-  return ReleaseDirLock(fd);
-}
-
-ReleaseDirLock::~ReleaseDirLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
-}
 
 bool IsPackBundleName(const std::string& name) {
   return name == "trunk" || name == "overlay" || NumberedName(name, "group-") ||
@@ -118,47 +93,6 @@ Status CheckReleaseDirContents(const std::string& dist) {
   }
   if (ec) return Status::IoError("{}: cannot list: {}", dist, ec.message());
   return Status::Ok();
-}
-
-Result<std::vector<std::string>> RemoveStaleEntries(const std::string& dist,
-                                                    const std::set<std::string>& keep) {
-  std::set<std::string> keep_bundles;
-  for (const std::string& k : keep) keep_bundles.insert(k.substr(0, k.find('/')));
-  std::vector<std::string> removed;
-  std::vector<fs::path> bundles;
-  std::error_code ec;
-  for (const auto& top : fs::directory_iterator(dist, ec)) {
-    if (Kind(top.path()) == 'd' && IsPackBundleName(top.path().filename().string())) {
-      bundles.push_back(top.path());
-    }
-  }
-  if (ec) return Status::IoError("{}: cannot list: {}", dist, ec.message());
-  std::sort(bundles.begin(), bundles.end());
-  for (const fs::path& dir : bundles) {
-    const std::string bundle = dir.filename().string();
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) files.push_back(entry.path());
-    std::sort(files.begin(), files.end());
-    for (const fs::path& f : files) {
-      const std::string rel = bundle + "/" + f.filename().string();
-      if (keep.count(rel)) continue;
-      if (Kind(f) != 'f' || !IsPackBundleFileName(f.filename().string())) {
-        return Status::FailedPrecondition("{}: will not delete \"{}\", which pack does not write",
-                                          dist, rel);
-      }
-      if (!fs::remove(f, ec) || ec) {
-        return Status::IoError("{}: cannot remove stale {}: {}", dist, rel, ec.message());
-      }
-      removed.push_back(rel);
-    }
-    if (!keep_bundles.count(bundle)) {
-      if (!fs::remove(dir, ec) || ec) {
-        return Status::IoError("{}: cannot remove stale bundle {}: {}", dist, bundle, ec.message());
-      }
-      removed.push_back(bundle + "/");
-    }
-  }
-  return removed;
 }
 
 }  // namespace moedist

@@ -16,7 +16,9 @@
 #include "manifest/build_distribution.h"
 #include "manifest/file_digest.h"
 #include "manifest/release_path.h"
+#include "manifest/release_stage.h"
 #include "manifest/release_time.h"
+#include "manifest/release_tree.h"
 #include "pipeline/bundle_writer.h"
 #include "pipeline/gguf_node_export.h"
 #include "pipeline/pack_output_dir.h"
@@ -27,6 +29,16 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint64_t kMaxAuxFileBytes = 64ull << 20;
+
+// The files of a release directory, relative to it.
+Result<std::vector<std::string>> ReleaseFilePaths(const std::string& dir) {
+  ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, ListTree(dir));
+  std::vector<std::string> files;
+  for (const TreeEntry& e : entries) {
+    if (e.kind == TreeEntry::kFile) files.push_back(e.path);
+  }
+  return files;
+}
 
 // Counts tensors as they are written and runs the test hook.
 void WrapProducers(ReleaseLayout& layout, const std::function<Status(uint64_t)>& hook,
@@ -255,10 +267,16 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   DistributionSections sections;
   ASSIGN_OR_RETURN(sections.release, MakeReleaseInfo(req, cfg));
 
-  // 2. Lock and prepare the release directory; describe the source.
-  ASSIGN_OR_RETURN(ReleaseDirLock lock, ReleaseDirLock::Acquire(dist));
-  ASSIGN_OR_RETURN(size_t stale_temporaries, RemoveStaleTemporaries(dist));
-  RETURN_IF_ERROR(CheckReleaseDirContents(dist));
+  // 2. Lock the release, stage the new one beside it (manifest/release_stage.h); describe the
+  // source. Every file is written under `out`; DIST changes only at the switch in step 7.
+  ASSIGN_OR_RETURN(FileLock lock, LockRelease(dist));
+  std::vector<std::string> old_files;
+  if (fs::is_directory(dist)) {
+    RETURN_IF_ERROR(CheckReleaseDirContents(dist));
+    ASSIGN_OR_RETURN(old_files, ReleaseFilePaths(dist));
+  }
+  ASSIGN_OR_RETURN(ReleaseStage stage, ReleaseStage::Begin(dist, ReleaseStage::Seed::kEmpty));
+  const std::string& out = stage.path();
   BuildOptions build{req.threads};
   const std::vector<std::string> source_files = SourceFiles(*ckpt, layout);
   std::vector<FileStamp> source_stamps;
@@ -271,8 +289,8 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   for (const NodePlan& n : layout.nodes) dirs.push_back(n.info.node);
   for (const std::string& d : dirs) {
     std::error_code ec;
-    fs::create_directories(fs::path(dist) / d, ec);
-    if (ec) return Status::IoError("{}/{}: cannot create: {}", dist, d, ec.message());
+    fs::create_directories(fs::path(out) / d, ec);
+    if (ec) return Status::IoError("{}/{}: cannot create: {}", out, d, ec.message());
   }
 
   // 3. Shards.
@@ -283,17 +301,17 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   for (const NodePlan& n : layout.nodes) {
     for (const BundleShard& s : n.shard.shards) jobs.push_back({&n.shard, &s});
   }
-  ASSIGN_OR_RETURN(std::vector<WrittenFile> written, WriteShards(dist, jobs, req.threads));
+  ASSIGN_OR_RETURN(std::vector<WrittenFile> written, WriteShards(out, jobs, req.threads));
 
   // 4. Small files, then the strict re-reads.
   auto text_file = [&](const std::string& rel, std::string_view content) -> Status {
-    ASSIGN_OR_RETURN(WrittenFile f, WriteReleaseTextFile(dist, rel, content));
+    ASSIGN_OR_RETURN(WrittenFile f, WriteReleaseTextFile(out, rel, content));
     written.push_back(std::move(f));
     return Status::Ok();
   };
   for (const BundlePlan& b : layout.bundles) {
     RETURN_IF_ERROR(text_file(b.name + "/" + std::string(kBundleIndexFile), BundleIndexText(b)));
-    RETURN_IF_ERROR(CheckBundleIndex(dist, b));
+    RETURN_IF_ERROR(CheckBundleIndex(out, b));
   }
   {
     // The trunk carries the original config.json, so it describes the full model on its own.
@@ -317,23 +335,27 @@ Result<PackReport> PackRelease(const PackRequest& req) {
           ReadSmallFile((fs::path(req.checkpoint_dir) / aux).string(), kMaxAuxFileBytes));
       RETURN_IF_ERROR(text_file(d + aux, content));
     }
-    RETURN_IF_ERROR(CheckNode(dist, n));
+    RETURN_IF_ERROR(CheckNode(out, n));
   }
   std::vector<std::string> gguf_warnings;
   if (req.format != NodeFileFormat::kSafetensors) {
     std::vector<NodeInfo> infos;
     for (const NodePlan& n : layout.nodes) infos.push_back(n.info);
     ASSIGN_OR_RETURN(std::vector<WrittenFile> ggufs,
-                     WriteNodeGgufs(dist, req.checkpoint_dir, infos, gguf_warnings));
+                     WriteNodeGgufs(out, req.checkpoint_dir, infos, gguf_warnings));
     if (req.format == NodeFileFormat::kGguf) written.clear();
     for (WrittenFile& f : ggufs) written.push_back(std::move(f));
   }
 
-  // 5. Prune what an earlier release left; the source must not have changed meanwhile.
+  // 5. The files of the earlier release this one no longer has; the source must not have
+  // changed meanwhile.
   std::set<std::string> keep;
   for (const WrittenFile& f : written) keep.insert(f.path);
   PackReport report;
-  ASSIGN_OR_RETURN(report.removed, RemoveStaleEntries(dist, keep));
+  for (const std::string& f : old_files) {
+    if (!keep.count(f) && f != kManifestFileName && f != kSignatureFileName)
+      report.removed.push_back(f);
+  }
   if (req.source_recheck == SourceRecheck::kDigest) {
     RETURN_IF_ERROR(CheckFilesUnchanged(req.checkpoint_dir, sections.source.files, build));
   } else if (req.source_recheck == SourceRecheck::kStamp) {
@@ -396,7 +418,7 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   for (const WrittenFile& f : written) {
     if (f.stamp.known()) describe.known[f.path] = {f.size, f.sha256, f.stamp};
   }
-  ASSIGN_OR_RETURN(Distribution d, BuildDistribution(dist, sections, describe));
+  ASSIGN_OR_RETURN(Distribution d, BuildDistribution(out, sections, describe));
   size_t listed = 0;
   for (const auto& [bundle, entry] : d.bundles) listed += entry.files.size();
   if (listed != written.size()) {
@@ -414,6 +436,8 @@ Result<PackReport> PackRelease(const PackRequest& req) {
     }
   }
 
+  // 7. The switch: DIST holds the old release or this one, whole, at every instant.
+  RETURN_IF_ERROR(stage.Publish(req.after_switch));
   report.out_dir = dist;
   for (const BundlePlan& b : layout.bundles) {
     if (!gguf_only) report.bundles.push_back(b.name);
@@ -435,9 +459,8 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   }
   report.warnings = layout.warnings;
   for (std::string& w : gguf_warnings) report.warnings.push_back(std::move(w));
-  if (stale_temporaries > 0) {
-    report.warnings.push_back(
-        fmt::format("removed {} temporary files of an interrupted pack", stale_temporaries));
+  if (stage.removed_leftovers()) {
+    report.warnings.push_back("removed the staging directory of an interrupted pack");
   }
   if (imatrix) {
     report.imatrix_sha256 = imatrix->sha256();

@@ -71,6 +71,8 @@ struct PackRequest {
   // Test hook: called after each tensor's bytes are written, with the running count; an error
   // aborts the pack there (crash simulation).
   std::function<Status(uint64_t tensors_written)> after_tensor;
+  // Test hook: runs after the new release is switched in, before the old one is deleted.
+  std::function<void()> after_switch;
 };
 
 struct PackedFile {

@@ -10,8 +10,13 @@
 #include <optional>
 #include <set>
 
+#include "core/byte_size.h"
 #include "core/mapped_file.h"
+#include "core/process_memory.h"
 #include "manifest/file_digest.h"
+#include "manifest/release_signing.h"
+#include "manifest/release_stage.h"
+#include "manifest/release_verify.h"
 #include "pipeline/release_build_cache.h"
 #include "pipeline/release_build_lock.h"
 #include "pipeline/release_build_publish.h"
@@ -101,7 +106,7 @@ std::vector<PublishItem> PublishPlan(const std::vector<BuildStep>& steps,
   return items;
 }
 
-Status RunSteps(const ReleaseBuildOptions& o, const std::vector<BuildStep>& steps,
+Status RunSteps(const ReleaseBuildOptions& o, uint64_t max_rss, const std::vector<BuildStep>& steps,
                 const std::map<std::string, std::string>& digests, StepCache* cache,
                 Checkpoints* checkpoints, std::map<std::string, CacheEntry>* entries,
                 ReleaseBuildReport* report) {
@@ -145,9 +150,29 @@ Status RunSteps(const ReleaseBuildOptions& o, const std::vector<BuildStep>& step
     std::error_code ec;
     fs::create_directories(ctx.scratch_dir, ec);
     Result<std::string> note = step.run(ctx);
-    if (!note.ok()) return note.status().WithContext("build step " + step.name);
+    if (!note.ok()) {
+      cache->AbandonWork(*key);  // a failed step leaves no staging behind
+      return note.status().WithContext("build step " + step.name);
+    }
     fs::remove_all(ctx.scratch_dir, ec);
-    ASSIGN_OR_RETURN(CacheEntry entry, cache->Commit(*key, o.threads));
+    if (max_rss > 0) {
+      // The high-water mark of the whole process: a step over the cap fails the build even if it
+      // finished, so a cap that holds on this machine holds on the next one.
+      auto mem = ReadProcessMemory();
+      if (mem.ok() && mem->peak_bytes > max_rss) {
+        cache->AbandonWork(*key);
+        return Status::FailedPrecondition(
+            "build step {}: peak resident memory {} is over max_rss {} (release.json); raise it "
+            "or lower what the step holds (profile.layers, measure_tokens)",
+            step.name, FormatByteSize(mem->peak_bytes), FormatByteSize(max_rss));
+      }
+    }
+    Result<CacheEntry> committed = cache->Commit(*key, o.threads);
+    if (!committed.ok()) {
+      cache->AbandonWork(*key);
+      return committed.status();
+    }
+    CacheEntry entry = std::move(committed).value();
     checkpoints->Tick();
     (*entries)[step.name] = std::move(entry);
     out.state = "ran";
@@ -156,6 +181,51 @@ Status RunSteps(const ReleaseBuildOptions& o, const std::vector<BuildStep>& step
     log(fmt::format("{}: done in {:.2f} s: {}", step.name, out.seconds, out.note));
   }
   return Status::Ok();
+}
+
+// The check a release passes before it is published: digests and signature against the manifest
+// it carries (VerifyRelease). Expiry and rollback are the deployment's business, not the build's.
+std::function<Status(const std::string&)> ReleaseCheck(const ReleaseSpec& spec, int threads) {
+  return [&spec, threads](const std::string& dir) -> Status {
+    VerifyOptions v;
+    v.dist_dir = dir;
+    v.threads = threads;
+    if (spec.signing_key.empty()) {
+      v.allow_unsigned = true;
+    } else {
+      ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Load(spec.signing_key));
+      v.trusted_keys = {key.public_key()};
+    }
+    const VerifyReport r = VerifyRelease(v);
+    std::vector<std::string> problems;
+    for (const VerifyProblem& p : r.problems) {
+      if (p.check != VerifyCheck::kExpiry && p.check != VerifyCheck::kRollback) {
+        problems.push_back(p.message);
+      }
+    }
+    if (problems.empty()) return Status::Ok();
+    if (problems.size() > 5) problems.resize(5);
+    return Status::Corruption("the release assembled from the build cache fails verification: {}",
+                              fmt::join(problems, "; "));
+  };
+}
+
+// Steps whose outputs are files of the release (published under OUT/dist).
+std::vector<std::string> ReleaseSteps(const std::vector<BuildStep>& steps,
+                                      const std::map<std::string, CacheEntry>& entries) {
+  std::vector<std::string> names;
+  for (const BuildStep& s : steps) {
+    auto it = entries.find(s.name);
+    if (it == entries.end()) continue;
+    for (const CachedFile& f : it->second.files) {
+      const std::string target = s.publish_dir.empty() ? f.path : s.publish_dir + "/" + f.path;
+      if (target.starts_with("dist/")) {
+        names.push_back(s.name);
+        break;
+      }
+    }
+  }
+  return names;
 }
 
 }  // namespace
@@ -212,10 +282,14 @@ Result<ReleaseBuildReport> RunReleaseBuild(const ReleaseBuildOptions& o) {
   ReleaseBuildReport report;
   report.out_dir = spec.output;
   StepCache cache((fs::path(spec.output) / kCacheDir).string());
-  std::optional<BuildLock> lock;
+  std::optional<FileLock> lock, release_lock;
   if (!o.dry_run) {
-    ASSIGN_OR_RETURN(BuildLock l, BuildLock::Acquire(spec.output));
+    ASSIGN_OR_RETURN(FileLock l, AcquireBuildLock(spec.output));
     lock.emplace(std::move(l));
+    // The release this build publishes is locked as every release directory is, so a
+    // `moedist pack --out OUT/dist` meanwhile fails instead of mixing two releases.
+    ASSIGN_OR_RETURN(FileLock rl, LockRelease((fs::path(spec.output) / "dist").string()));
+    release_lock.emplace(std::move(rl));
     std::error_code ec;
     fs::create_directories(cache.root(), ec);
     if (ec) return Status::IoError("{}: cannot create: {}", cache.root(), ec.message());
@@ -224,13 +298,40 @@ Result<ReleaseBuildReport> RunReleaseBuild(const ReleaseBuildOptions& o) {
   ASSIGN_OR_RETURN(auto digests, DigestInputs(steps, o.threads));
   Checkpoints checkpoints(o.kill_at_checkpoint);
   std::map<std::string, CacheEntry> entries;
-  RETURN_IF_ERROR(RunSteps(o, steps, digests, &cache, &checkpoints, &entries, &report));
+  RETURN_IF_ERROR(
+      RunSteps(o, spec.max_rss, steps, digests, &cache, &checkpoints, &entries, &report));
   if (!o.dry_run) {
-    ASSIGN_OR_RETURN(PublishOutcome published,
-                     PublishOutputs(spec.output, cache.root(), PublishPlan(steps, entries),
-                                    [&checkpoints] { checkpoints.Tick(); }));
-    report.published = std::move(published.linked);
-    report.removed = std::move(published.removed);
+    bool release_failed = false;
+    const auto release_check = ReleaseCheck(spec, o.threads);
+    const std::function<Status(const std::string&)> check = [&](const std::string& dir) {
+      Status st = release_check(dir);
+      release_failed = !st.ok() && st.code() == StatusCode::kCorruption;
+      return st;
+    };
+    const auto tick = [&checkpoints] { checkpoints.Tick(); };
+    Result<PublishOutcome> published =
+        PublishOutputs(spec.output, cache.root(), PublishPlan(steps, entries), check, tick);
+    if (!published.ok() && release_failed) {
+      // Cache entries are trusted by stamp; the release is checked by digest before it is
+      // published. A damaged entry is rebuilt once, never published.
+      const std::vector<std::string> damaged = ReleaseSteps(steps, entries);
+      if (o.log) {
+        o.log(fmt::format("{}; rebuilding {}", published.status().message(),
+                          fmt::join(damaged, ", ")));
+      }
+      for (const std::string& name : damaged) {
+        RETURN_IF_ERROR(cache.Remove(entries.at(name).key));
+        entries.erase(name);
+      }
+      report.steps.clear();
+      RETURN_IF_ERROR(
+          RunSteps(o, spec.max_rss, steps, digests, &cache, &checkpoints, &entries, &report));
+      published =
+          PublishOutputs(spec.output, cache.root(), PublishPlan(steps, entries), check, tick);
+    }
+    if (!published.ok()) return published.status();
+    report.published = std::move(published->linked);
+    report.removed = std::move(published->removed);
     if (!o.keep_unused_cache) {
       std::vector<std::string> keep;
       for (const auto& [name, e] : entries) keep.push_back(e.key);

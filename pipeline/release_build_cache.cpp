@@ -96,16 +96,6 @@ Status ShareObject(const std::string& objects, const std::string& path, const st
 
 }  // namespace
 
-Status SyncBuildDirectory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("{}: cannot open directory: {}", dir, std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return Status::IoError("{}: fsync of directory failed: {}", dir, std::strerror(err));
-  return Status::Ok();
-}
-
 Result<std::string> StepCacheKey(const std::string& step, const std::string& tool_version,
                                  const nlohmann::json& params,
                                  const std::map<std::string, std::string>& inputs) {
@@ -136,6 +126,15 @@ std::optional<CacheEntry> StepCache::Find(const std::string& key) const {
     }
   }
   return std::move(entry).value();
+}
+
+void StepCache::AbandonWork(const std::string& key) const {
+  std::error_code ec;
+  fs::remove_all(WorkDir(key), ec);  // best effort: the next build removes tmp.* anyway
+}
+
+Status StepCache::Remove(const std::string& key) const {
+  return RemoveTree((fs::path(root_) / key).string());
 }
 
 Status StepCache::RemoveStaleWork() const {
@@ -203,7 +202,7 @@ Result<CacheEntry> StepCache::Commit(const std::string& key, int threads) {
     return Status::IoError("{} -> {}: cannot commit cache entry: {}", work, final_dir,
                            std::strerror(errno));
   }
-  RETURN_IF_ERROR(SyncBuildDirectory(root_));
+  RETURN_IF_ERROR(SyncDirectory(root_));
   entry.out_dir = (fs::path(final_dir) / "out").string();
   return entry;
 }

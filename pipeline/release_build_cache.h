@@ -11,7 +11,9 @@
 // (objects/<sha256>, hard-linked into every entry holding them), so an output a re-run step
 // writes again byte for byte is not republished. Committed files are made read-only; Find() refuses
 // an entry whose files are missing or changed size or mtime since the commit (published outputs are
-// hard links to these files, so an in-place edit of a published file is caught here).
+// hard links to these files, so an in-place edit of a published file is caught here). That check
+// is by stamp; what is published as the release is checked again by digest before publication
+// (release_build_publish.h), and a damaged entry is Remove()d and its step run again.
 // Thread safety: one build per cache, enforced by BuildLock.
 #pragma once
 
@@ -39,9 +41,6 @@ struct CacheEntry {
   std::vector<CachedFile> files;
 };
 
-// fsync of a directory, so a rename or link in it is durable; an error is returned, never retried.
-Status SyncBuildDirectory(const std::string& dir);
-
 // The key document's digest. `inputs` maps a label ("checkpoint/config.json",
 // "profile:profile.json") to the SHA-256 of that file.
 Result<std::string> StepCacheKey(const std::string& step, const std::string& tool_version,
@@ -60,6 +59,10 @@ class StepCache {
   Result<std::string> BeginWork(const std::string& key);
   // Hashes what the step wrote, writes entry.json and publishes the entry by renaming.
   Result<CacheEntry> Commit(const std::string& key, int threads);
+  // Deletes the work directory of `key` (a step that failed).
+  void AbandonWork(const std::string& key) const;
+  // Deletes the committed entry of `key` (found damaged); its objects go at the next Prune.
+  Status Remove(const std::string& key) const;
   // Deletes tmp.* directories (call while holding the build lock).
   Status RemoveStaleWork() const;
   // Deletes committed entries whose key is not in `keep`, then objects no entry holds; returns

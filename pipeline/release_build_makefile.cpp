@@ -70,6 +70,7 @@ Result<std::string> ReleaseMakefile(const ReleaseSpec& s, const MakefileSettings
   if (!s.profile.layers.empty()) profile += " --layers " + s.profile.layers;
   profile += fmt::format(" --max-tokens-per-prompt {}", s.profile.max_tokens_per_prompt);
   if (s.profile.topm > 0) profile += fmt::format(" --topm {}", s.profile.topm);
+  if (s.max_rss > 0) profile += fmt::format(" --max-rss {}", s.max_rss);
   profile += fmt::format(" -j {} -o profile/profile.json >/dev/null", m.threads);
   mk += Rule("$(OUT)/profile/profile.json", {"$(CKPT_FILES)", s.calibration},
              {"mkdir -p $(OUT)/profile", profile});

@@ -9,11 +9,15 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "core/atomic_file.h"
 #include "core/json_strict.h"
 #include "core/mapped_file.h"
+#include "manifest/release_stage.h"
+#include "manifest/release_tree.h"
+#include "pipeline/pack_output_dir.h"
 #include "pipeline/release_build_cache.h"
 
 namespace moedist {
@@ -22,14 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kStateFile = "published.json";
-
-// Manifests go last, distribution.json before its signature.
-int PublishRank(const std::string& target) {
-  const std::string name = fs::path(target).filename().string();
-  if (name == "distribution.json") return 1;
-  if (name == "distribution.json.sig") return 2;
-  return 0;
-}
 
 Result<std::set<std::string>> ReadState(const std::string& path) {
   std::error_code ec;
@@ -77,7 +73,7 @@ Result<bool> LinkInPlace(const std::string& source, const std::string& target) {
     ::unlink(tmp.c_str());
     return Status::IoError("{}: cannot publish: {}", target, std::strerror(err));
   }
-  RETURN_IF_ERROR(SyncBuildDirectory(dir.string()));
+  RETURN_IF_ERROR(SyncDirectory(dir.string()));
   return true;
 }
 
@@ -96,7 +92,7 @@ Status RemovePublished(const std::string& out_dir, const std::string& target) {
   fs::path present = p.parent_path();
   std::error_code ec;
   while (present != fs::path(out_dir) && !fs::exists(present, ec)) present = present.parent_path();
-  return SyncBuildDirectory(present.string());
+  return SyncDirectory(present.string());
 }
 
 // Removes the temporary link names (".<name>.tmp.<pid>") a killed build left in the
@@ -120,10 +116,61 @@ Status RemoveStaleLinks(const std::string& out_dir, const std::set<std::string>&
   return Status::Ok();
 }
 
+constexpr std::string_view kReleaseDir = "dist";
+
+// Targets under OUT/dist/ are the release, published as one directory switch.
+bool IsReleaseTarget(const std::string& target) {
+  return target.size() > kReleaseDir.size() && target.starts_with(kReleaseDir) &&
+         target[kReleaseDir.size()] == '/';
+}
+
+// The release targets not already in place as their cache file (another inode, or missing).
+Result<std::vector<std::string>> ChangedTargets(const std::string& out_dir,
+                                                const std::vector<PublishItem>& items) {
+  std::vector<std::string> changed;
+  for (const PublishItem& i : items) {
+    if (!SameFile(i.source, (fs::path(out_dir) / i.target).string())) changed.push_back(i.target);
+  }
+  return changed;
+}
+
+// True when OUT/dist holds a file or directory the new release does not list.
+Result<bool> HasUnlistedFiles(const std::string& dist, const std::vector<PublishItem>& items) {
+  std::error_code ec;
+  if (!fs::exists(dist, ec)) return false;
+  std::set<std::string> listed;
+  for (const PublishItem& i : items) {
+    std::string rel = i.target.substr(kReleaseDir.size() + 1);
+    listed.insert(rel);
+    for (size_t slash = rel.find('/'); slash != std::string::npos;
+         slash = rel.find('/', slash + 1)) {
+      listed.insert(rel.substr(0, slash));
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, ListTree(dist));
+  return std::any_of(entries.begin(), entries.end(),
+                     [&](const TreeEntry& e) { return !listed.count(e.path); });
+}
+
+// A hard link to `source` at ROOT/REL, creating REL's directories.
+Status LinkInto(const std::string& source, const std::string& root, const std::string& rel) {
+  const fs::path target = fs::path(root) / rel;
+  std::error_code ec;
+  fs::create_directories(target.parent_path(), ec);
+  if (ec)
+    return Status::IoError("{}: cannot create: {}", target.parent_path().string(), ec.message());
+  if (::link(source.c_str(), target.c_str()) != 0) {
+    return Status::IoError("{} -> {}: cannot link: {}", source, target.string(),
+                           std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<PublishOutcome> PublishOutputs(const std::string& out_dir, const std::string& cache_root,
                                       std::vector<PublishItem> items,
+                                      const std::function<Status(const std::string&)>& verify_dist,
                                       const std::function<void()>& tick) {
   const std::string state_path = (fs::path(cache_root) / kStateFile).string();
   ASSIGN_OR_RETURN(std::set<std::string> old_state, ReadState(state_path));
@@ -133,33 +180,59 @@ Result<PublishOutcome> PublishOutputs(const std::string& out_dir, const std::str
       return Status::Internal("two build outputs are published as {}", i.target);
     }
   }
+  std::vector<PublishItem> release_items, other_items;
+  for (PublishItem& i : items) {
+    (IsReleaseTarget(i.target) ? release_items : other_items).push_back(std::move(i));
+  }
+  std::sort(other_items.begin(), other_items.end(),
+            [](const PublishItem& a, const PublishItem& b) { return a.target < b.target; });
+  PublishOutcome outcome;
+
+  // 1. The release: checked before anything under OUT changes.
+  const std::string dist = (fs::path(out_dir) / kReleaseDir).string();
+  std::optional<ReleaseStage> stage;
+  if (!release_items.empty()) {
+    ASSIGN_OR_RETURN(std::vector<std::string> changed, ChangedTargets(out_dir, release_items));
+    ASSIGN_OR_RETURN(bool extra, HasUnlistedFiles(dist, release_items));
+    if (changed.empty() && !extra) {
+      RETURN_IF_ERROR(verify_dist(dist));
+    } else {
+      if (fs::exists(dist)) RETURN_IF_ERROR(CheckReleaseDirContents(dist));
+      ASSIGN_OR_RETURN(ReleaseStage s, ReleaseStage::Begin(dist, ReleaseStage::Seed::kEmpty));
+      stage.emplace(std::move(s));
+      const std::set<std::string> changed_set(changed.begin(), changed.end());
+      for (const PublishItem& i : release_items) {
+        RETURN_IF_ERROR(LinkInto(i.source, stage->path(), i.target.substr(kReleaseDir.size() + 1)));
+        if (changed_set.count(i.target)) {
+          outcome.linked.push_back(i.target);
+          if (tick) tick();
+        }
+      }
+      RETURN_IF_ERROR(verify_dist(stage->path()));
+    }
+  }
+
+  // 2. Everything else, file by file.
   std::set<std::string> during = old_state;
   during.insert(wanted.begin(), wanted.end());
   RETURN_IF_ERROR(WriteState(state_path, during, old_state));
   RETURN_IF_ERROR(RemoveStaleLinks(out_dir, during));
-
-  std::stable_sort(items.begin(), items.end(), [](const PublishItem& a, const PublishItem& b) {
-    return std::make_pair(PublishRank(a.target), a.target) <
-           std::make_pair(PublishRank(b.target), b.target);
-  });
-  PublishOutcome outcome;
-  auto place = [&](const PublishItem& i) -> Status {
+  for (const PublishItem& i : other_items) {
     ASSIGN_OR_RETURN(bool linked, LinkInPlace(i.source, (fs::path(out_dir) / i.target).string()));
     if (linked) {
       outcome.linked.push_back(i.target);
       if (tick) tick();
     }
-    return Status::Ok();
-  };
-  auto it = items.begin();
-  for (; it != items.end() && PublishRank(it->target) == 0; ++it) RETURN_IF_ERROR(place(*it));
+  }
   for (const std::string& stale : old_state) {
     if (wanted.count(stale)) continue;
-    RETURN_IF_ERROR(RemovePublished(out_dir, stale));
-    outcome.removed.push_back(stale);
+    if (!IsReleaseTarget(stale)) RETURN_IF_ERROR(RemovePublished(out_dir, stale));
+    outcome.removed.push_back(stale);  // a release file goes with the switch below
     if (tick) tick();
   }
-  for (; it != items.end(); ++it) RETURN_IF_ERROR(place(*it));
+
+  // 3. The release, switched in whole (manifest/release_stage.h).
+  if (stage) RETURN_IF_ERROR(stage->Publish());
   RETURN_IF_ERROR(WriteState(state_path, wanted, during));
   return outcome;
 }

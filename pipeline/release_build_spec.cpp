@@ -96,8 +96,8 @@ Status ParseProfile(const FieldReader& r, ReleaseSpecProfile* p) {
   return r.Integer("topm", &p->topm, 0, 65536);
 }
 
-// "node_bytes": an integer, or a size as the CLI takes it ("24G").
-Status ParseNodeBytes(const nlohmann::json& v, uint64_t* out, const std::string& where) {
+// "node_bytes", "max_rss": an integer, or a size as the CLI takes it ("24G").
+Status ParseByteCount(const nlohmann::json& v, uint64_t* out, const std::string& where) {
   if (v.is_number_integer() && v.get<int64_t>() > 0) {
     *out = static_cast<uint64_t>(v.get<int64_t>());
     return Status::Ok();
@@ -123,7 +123,7 @@ Status ParseBudgetPlan(const FieldReader& r, const nlohmann::json& obj, ReleaseS
   if (!r.Has("node_bytes")) {
     return Status::InvalidArgument("{}: \"nodes\" needs \"node_bytes\"", where);
   }
-  RETURN_IF_ERROR(ParseNodeBytes(obj["node_bytes"], &p->node_bytes, where + ".node_bytes"));
+  RETURN_IF_ERROR(ParseByteCount(obj["node_bytes"], &p->node_bytes, where + ".node_bytes"));
   RETURN_IF_ERROR(r.Integer("measure", &p->measure, 1, 1000));
   RETURN_IF_ERROR(r.Integer("measure_prompts", &p->measure_prompts, 0, 1000000));
   RETURN_IF_ERROR(r.Integer("measure_tokens", &p->measure_tokens, 2, 1000000));
@@ -191,8 +191,9 @@ Result<ReleaseSpec> ParseReleaseSpec(std::string_view text, const std::string& s
                                      const std::string& base_dir) {
   ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonStrict(text, source));
   FieldReader r(j, source, base_dir);
-  RETURN_IF_ERROR(r.CheckObject({"schema_version", "checkpoint", "calibration", "eval", "profile",
-                                 "plan", "pack", "release", "signing_key", "validate", "output"}));
+  RETURN_IF_ERROR(
+      r.CheckObject({"schema_version", "checkpoint", "calibration", "eval", "profile", "plan",
+                     "pack", "release", "signing_key", "validate", "output", "max_rss"}));
   int version = 0;
   RETURN_IF_ERROR(r.Integer("schema_version", &version, 1, 1 << 20));
   if (version != 1) {
@@ -205,6 +206,8 @@ Result<ReleaseSpec> ParseReleaseSpec(std::string_view text, const std::string& s
   RETURN_IF_ERROR(r.Path("eval", &s.eval));
   RETURN_IF_ERROR(r.Path("signing_key", &s.signing_key));
   RETURN_IF_ERROR(r.Path("output", &s.output, true));
+  if (r.Has("max_rss"))
+    RETURN_IF_ERROR(ParseByteCount(j["max_rss"], &s.max_rss, source + ".max_rss"));
   RETURN_IF_ERROR(ParseProfile(r.Sub("profile"), &s.profile));
   if (!r.Has("plan")) return Status::InvalidArgument("{}: missing required field \"plan\"", source);
   RETURN_IF_ERROR(ParsePlan(r.Sub("plan"), j["plan"], &s.plan, source + ".plan"));

@@ -61,7 +61,10 @@ struct ReleaseSpec {
   ReleaseSpecPlan plan;
   ReleaseSpecPack pack;
   ReleaseSpecRelease release;
-  std::string signing_key;                             // "" = unsigned release
+  std::string signing_key;  // "" = unsigned release
+  // Peak resident memory allowed to the build (bytes; 0 = no limit): profile plans its run under
+  // it (layer streaming) and every step is checked against it when it ends.
+  uint64_t max_rss = 0;
   nlohmann::json validate = nlohmann::json::object();  // thresholds, passed to the validator
   std::string output;
 };

@@ -50,6 +50,7 @@ Result<std::string> RunProfile(const ReleaseSpec& spec, const StepContext& ctx) 
   o.layers = spec.profile.layers;
   o.max_tokens_per_prompt = spec.profile.max_tokens_per_prompt;
   o.topm = spec.profile.topm;
+  o.max_rss = spec.max_rss;  // planned under the cap (layer streaming where needed)
   ASSIGN_OR_RETURN(GateProfile profile, RunGateProfile(o));
   // How the profile was computed (mode, peak RSS) is not recorded: the peak RSS differs from
   // run to run, and a build's outputs must depend only on its inputs.

@@ -7,9 +7,9 @@
 #include "core/json_strict.h"
 #include "core/scratch_dir.h"
 #include "manifest/build_distribution.h"
+#include "manifest/release_stage.h"
 #include "manifest/release_verify.h"
 #include "pipeline/node_model.h"
-#include "pipeline/pack_output_dir.h"
 #include "pipeline/quantized_full_release.h"
 #include "pipeline/release_placement.h"
 #include "pipeline/session_quality.h"
@@ -391,7 +391,7 @@ Status WriteReports(const ValidateOptions& o, const Distribution* d, ValidationR
 
 Result<ValidationReport> ValidateRelease(const ValidateOptions& o) {
   RETURN_IF_ERROR(CheckOptions(o));
-  ASSIGN_OR_RETURN(ReleaseDirLock lock, ReleaseDirLock::Acquire(o.dist_dir));
+  ASSIGN_OR_RETURN(FileLock lock, LockRelease(o.dist_dir));
   ValidationReport report;
   report.dist_dir = o.dist_dir;
   report.thresholds = o.thresholds;
@@ -488,9 +488,14 @@ Result<ValidationReport> ValidateRelease(const ValidateOptions& o) {
 
   // The manifest's validation section (all nodes only: a partial run would drop the others).
   if (o.update_manifest && !o.node) {
+    // distribution.json and its signature change together: in a staged copy of links, switched
+    // in whole (manifest/release_stage.h), so no crash leaves a manifest beside a stale signature.
+    ASSIGN_OR_RETURN(ReleaseStage stage,
+                     ReleaseStage::Begin(o.dist_dir, ReleaseStage::Seed::kLinkCurrent));
     ASSIGN_OR_RETURN(ManifestUpdate u,
-                     RecordValidationInManifest(o.dist_dir, vr.manifest_sha256,
+                     RecordValidationInManifest(stage.path(), vr.manifest_sha256,
                                                 ValidationManifestSection(report), o.sign_key));
+    if (u.written || u.signed_again || u.signature_removed) RETURN_IF_ERROR(stage.Publish());
     report.manifest_updated = u.written;
     report.manifest_signed = u.signed_again;
     report.signature_removed = u.signature_removed;

@@ -28,7 +28,7 @@ using nlohmann::json;
 using moedist::cli_testing::CliResult;
 using moedist::cli_testing::Slurp;
 
-// Published files (not the cache, not the lock) and their bytes.
+// Published files (not the cache, not the locks) and their bytes.
 std::map<std::string, std::string> Published(const fs::path& out) {
   std::map<std::string, std::string> m;
   for (auto it = fs::recursive_directory_iterator(out); it != fs::end(it); ++it) {
@@ -37,7 +37,10 @@ std::map<std::string, std::string> Published(const fs::path& out) {
       it.disable_recursion_pending();
       continue;
     }
-    if (it->is_regular_file() && rel != ".moedist-build.lock") m[rel] = Slurp(it->path());
+    if (it->is_regular_file() && !rel.ends_with(".moedist-build.lock") &&
+        !rel.ends_with(".moedist-lock")) {
+      m[rel] = Slurp(it->path());
+    }
   }
   return m;
 }
@@ -122,6 +125,46 @@ TEST_F(BuildCli, SigkillAtTenPointsThenResumeIsByteIdenticalToAnUninterruptedBui
       EXPECT_TRUE(it->second == bytes) << path << " differs";
     }
     for (const auto& [path, bytes] : got) EXPECT_TRUE(want.count(path)) << "extra " << path;
+    fs::remove_all(out);
+  }
+}
+
+// A rebuild over a signed release (overlay 2 → 1: plan, pack and sign run again), killed at 20
+// points spread over its checkpoints: OUT/dist verifies with the key as the old release or the
+// new one every time, and the resumed build publishes what an uninterrupted one does.
+TEST_F(BuildCli, SigkillAtTwentyPointsOfARebuildLeavesTheOldOrTheNewSignedRelease) {
+  json spec = json::parse(Slurp(Release()));
+  spec.erase("pack");
+  std::ofstream(Release(), std::ios::trunc) << spec.dump(2);
+  spec["plan"]["overlay"] = 1;
+  const fs::path changed = dir_ / "release-b.json";
+  std::ofstream(changed) << spec.dump(2);
+  const fs::path base = dir_ / "base";
+  ASSERT_EQ(Moedist("build " + Release() + " -o " + base.string()).code, 0);
+  const std::string old_manifest = Slurp(base / "dist" / "distribution.json");
+  const fs::path probe = dir_ / "probe";
+  ASSERT_EQ(std::system(("cp -a " + base.string() + " " + probe.string()).c_str()), 0);
+  const CliResult full = Moedist("build " + changed.string() + " -o " + probe.string() + " --json");
+  ASSERT_EQ(full.code, 0) << full.err;
+  const int64_t n = json::parse(full.out)["checkpoints"];
+  const std::string new_manifest = Slurp(probe / "dist" / "distribution.json");
+  ASSERT_NE(old_manifest, new_manifest);
+  const auto want = Published(probe);
+  ASSERT_GE(n, 20);
+  for (int64_t i = 0; i < 20; ++i) {
+    const int64_t k = 1 + i * (n - 1) / 19;
+    SCOPED_TRACE("killed at checkpoint " + std::to_string(k) + " of " + std::to_string(n));
+    const fs::path out = dir_ / ("killed-" + std::to_string(k));
+    ASSERT_EQ(std::system(("cp -a " + base.string() + " " + out.string()).c_str()), 0);
+    const std::string args = "build " + changed.string() + " -o " + out.string();
+    EXPECT_EQ(Moedist(args, "MOEDIST_BUILD_KILL_AT=" + std::to_string(k)).code, 128 + SIGKILL);
+    const CliResult verified = Moedist("verify " + (out / "dist").string() + " --pubkey " +
+                                       (dir_ / "key.pem.pub").string());
+    EXPECT_EQ(verified.code, 0) << verified.out << verified.err;
+    const std::string manifest = Slurp(out / "dist" / "distribution.json");
+    EXPECT_TRUE(manifest == old_manifest || manifest == new_manifest);
+    ASSERT_EQ(Moedist(args).code, 0);
+    EXPECT_TRUE(Published(out) == want) << "the resumed build differs";
     fs::remove_all(out);
   }
 }

@@ -12,6 +12,7 @@
 #include "formats/hf_checkpoint.h"
 #include "formats/safetensors_reader.h"
 #include "manifest/distribution.h"
+#include "manifest/release_stage.h"
 #include "manifest/release_verify.h"
 #include "pack_fixture_testutil.h"
 #include "pipeline/node_bundle.h"
@@ -121,18 +122,19 @@ TEST_P(PackFilesTest, PackingTwiceAndWithThreadsIsByteIdentical) {
 INSTANTIATE_TEST_SUITE_P(Families, PackFilesTest, ::testing::ValuesIn(Families()),
                          [](const auto& info) { return info.param; });
 
-TEST(PackOutputDir, SecondPackIntoALockedDirectoryFailsFast) {
+TEST(PackOutputDir, SecondPackIntoALockedDirectoryFailsFastNamingTheLock) {
   TempDir tmp;
   const std::string dist = tmp.Sub("dist");
-  auto lock = ReleaseDirLock::Acquire(dist);
+  auto lock = LockRelease(dist);
   ASSERT_TRUE(lock.ok());
   auto config = LoadModelConfig(FixtureDir("qwen3_moe"));
   ASSERT_TRUE(config.ok());
   auto r = PackRelease(MakeRequest(FixtureDir("qwen3_moe"), TwoGroupPlan(*config), dist));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
-  EXPECT_NE(r.status().message().find("another pack"), std::string::npos);
-  EXPECT_TRUE(ListFiles(dist).empty());
+  EXPECT_NE(r.status().message().find(ReleaseLockPath(dist)), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(fs::exists(dist));
 }
 
 TEST(PackOutputDir, RefusesADirectoryWithForeignFiles) {

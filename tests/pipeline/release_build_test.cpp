@@ -17,6 +17,8 @@
 #include <string>
 
 #include "manifest/release_signing.h"
+#include "manifest/release_stage.h"
+#include "manifest/release_verify.h"
 #include "pipeline/release_build_lock.h"
 #include "pipeline/release_build_spec.h"
 #include "tests/pipeline/pack_fixture_testutil.h"
@@ -214,7 +216,7 @@ TEST(ReleaseBuild, ProfileOptionChangeRerunsProfileButNotInspect) {
 TEST(ReleaseBuild, SecondBuildIntoALockedOutputFailsFastNamingTheLock) {
   TempDir d;
   const std::string release = WriteSpec(d, BaseSpec(d));
-  auto held = BuildLock::Acquire(d.Sub("out"));
+  auto held = AcquireBuildLock(d.Sub("out"));
   ASSERT_TRUE(held.ok()) << held.status().ToString();
   ReleaseBuildOptions o;
   o.release_path = release;
@@ -225,6 +227,70 @@ TEST(ReleaseBuild, SecondBuildIntoALockedOutputFailsFastNamingTheLock) {
   EXPECT_NE(r.status().message().find(kBuildLockFile), std::string::npos) << r.status().message();
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
   EXPECT_FALSE(fs::exists(d.Sub("out/.moedist-cache")));
+}
+
+// `pack --out OUT/dist` while a build publishes there (or the other way round) shares one lock:
+// the second writer fails at once and names it.
+TEST(ReleaseBuild, ABuildIntoAReleaseAnotherCommandIsWritingFailsNamingTheReleaseLock) {
+  TempDir d;
+  const std::string release = WriteSpec(d, BaseSpec(d));
+  auto held = LockRelease(d.Sub("out/dist"));
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  ReleaseBuildOptions o;
+  o.release_path = release;
+  auto r = RunReleaseBuild(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find(ReleaseLockPath(d.Sub("out/dist"))), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(fs::exists(d.Sub("out/dist")));
+}
+
+// A published file (the same inode as its cache entry) changed in place with its size and mtime
+// restored: the stamp check cannot see it, the digest check before publication does. The
+// damaged steps run again and the release published verifies; the bad bytes are never
+// published under a signature.
+TEST(ReleaseBuild, ACachedReleaseFileChangedInPlaceIsRebuiltNotPublished) {
+  TempDir d;
+  const std::string release = WriteSpec(d, BaseSpec(d));
+  Build(release);
+  std::string shard;
+  for (const auto& e : fs::recursive_directory_iterator(d.Sub("out/dist/trunk"))) {
+    if (e.path().extension() == ".safetensors") shard = e.path().string();
+  }
+  ASSERT_FALSE(shard.empty());
+  const std::string good = pack_testing::ReadAll(shard);
+  struct stat before;
+  ASSERT_EQ(::stat(shard.c_str(), &before), 0);
+  ASSERT_EQ(::chmod(shard.c_str(), 0644), 0);
+  {
+    std::fstream f(shard, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(good.size() / 2));
+    f.put(static_cast<char>(good[good.size() / 2] ^ 0x01));
+  }
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, shard.c_str(), times, 0), 0);
+  ASSERT_EQ(::chmod(shard.c_str(), before.st_mode & 07777), 0);
+
+  std::vector<std::string> log;
+  ReleaseBuildOptions o;
+  o.release_path = release;
+  o.tool_version = "test";
+  o.log = [&log](const std::string& line) { log.push_back(line); };
+  auto r = RunReleaseBuild(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(States(*r).at("pack"), "ran");
+  EXPECT_TRUE(std::any_of(log.begin(), log.end(), [](const std::string& l) {
+    return l.find("fails verification") != std::string::npos;
+  }));
+  EXPECT_TRUE(pack_testing::ReadAll(shard) == good) << "the published shard was not rebuilt";
+  auto key = PrivateKey::Load(d.Sub("key.pem"));
+  ASSERT_TRUE(key.ok());
+  VerifyOptions v;
+  v.dist_dir = d.Sub("out/dist");
+  v.trusted_keys = {key->public_key()};
+  const VerifyReport verified = VerifyRelease(v);
+  EXPECT_TRUE(verified.ok()) << (verified.problems.empty() ? "" : verified.problems[0].message);
 }
 
 TEST(ReleaseBuild, DryRunWritesNothingAndNamesWhatWouldRun) {
@@ -295,6 +361,8 @@ TEST(ReleaseSpecParse, RefusesWhatIsWrongNamingTheField) {
       {with(json{{"profile", {{"max_tokens_per_prompt", "8"}}}}), "profile.max_tokens_per_prompt"},
       {with(json{{"output", nullptr}}), "\"output\""},
       {with(json{{"schema_version", 2}}), "schema_version 2"},
+      {with(json{{"max_rss", 0}}), "r.json.max_rss"},
+      {with(json{{"max_rss", "lots"}}), "r.json.max_rss"},
   };
   for (const auto& [spec, want] : cases) {
     auto r = ParseReleaseSpec(spec.dump(), "r.json", "/base");
@@ -303,6 +371,25 @@ TEST(ReleaseSpecParse, RefusesWhatIsWrongNamingTheField) {
   }
   auto r = ParseReleaseSpec(good.dump(), "r.json", "/base");
   EXPECT_EQ(r->checkpoint, "/base/c");
+  EXPECT_EQ(r->max_rss, 0u);
+  EXPECT_EQ(ParseReleaseSpec(with(json{{"max_rss", "2G"}}).dump(), "r.json", "/base")->max_rss,
+            2ull << 30);
+}
+
+// release.json's max_rss reaches the build: a cap no step can meet stops it with nothing
+// published, naming the cap.
+TEST(ReleaseBuild, AMemoryCapNoStepCanMeetStopsTheBuildNamingIt) {
+  TempDir d;
+  json spec = BaseSpec(d);
+  spec["max_rss"] = "4M";
+  const std::string release = WriteSpec(d, spec);
+  ReleaseBuildOptions o;
+  o.release_path = release;
+  auto r = RunReleaseBuild(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("max"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(fs::exists(d.Sub("out/dist")));
+  EXPECT_FALSE(fs::exists(d.Sub("out/profile")));
 }
 
 TEST(ReleaseSpecParse, BudgetPlanFields) {
