@@ -1,10 +1,11 @@
 // moedist entry point: builds the CLI from the registered subcommands and runs one.
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cstdio>
 
-#include <fmt/core.h>
-
 #include "apps/command_registry.h"
+#include "core/printable.h"
 
 namespace moedist::cli {
 
@@ -14,7 +15,9 @@ std::vector<Command>& Commands() {
 }
 
 int ReportError(const std::string& command, const Status& status) {
-  fmt::print(stderr, "moedist {}: error: {}\n", command, status.message());
+  // Messages quote names and bytes from the input: never let them reach the terminal raw.
+  fmt::print(stderr, "moedist {}: error: {}\n", command,
+             Printable(status.message(), {.keep_newlines = true}));
   switch (status.code()) {
     case StatusCode::kOk: return kExitOk;
     case StatusCode::kInvalidArgument: return kExitUsage;
@@ -35,8 +38,9 @@ int main(int argc, char** argv) {
   CLI::App app{"moedist: turn a Mixture-of-Experts checkpoint into signed per-node bundles"};
   app.set_version_flag("--version", std::string("moedist ") + MOEDIST_VERSION);
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 ok, 1 check failed, 2 usage, 3 bad input, 4 I/O, 5 internal "
-             "(docs/exit-codes.md).");
+  app.footer(
+      "Exit codes: 0 ok, 1 check failed, 2 usage, 3 bad input, 4 I/O, 5 internal "
+      "(docs/exit-codes.md).");
   auto& commands = Commands();
   std::sort(commands.begin(), commands.end(),
             [](const Command& a, const Command& b) { return a.order < b.order; });

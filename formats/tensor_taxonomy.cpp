@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -71,9 +72,9 @@ Result<TensorRole> ClassifyLayerTensor(std::string_view name,
   if (p.size() >= 2 && p[0] == "self_attn") {
     if (p.size() == 2 && p[1] == "sinks") return role;  // GPT-OSS attention sinks
     if (p.size() != 3 || !ParsePart(p[2], &role.part)) return Unknown(name, c);
-    static const std::set<std::string_view> kProj = {"q_proj", "k_proj", "v_proj",
-                                                     "o_proj", "q_a_proj", "q_b_proj",
-                                                     "kv_a_proj_with_mqa", "kv_b_proj"};
+    static const std::set<std::string_view> kProj = {
+        "q_proj",   "k_proj", "v_proj", "o_proj", "q_a_proj", "q_b_proj", "kv_a_proj_with_mqa",
+        "kv_b_proj"};
     static const std::set<std::string_view> kNorms = {"q_norm", "k_norm", "q_a_layernorm",
                                                       "kv_a_layernorm"};
     if (kProj.count(p[1])) return role;
@@ -88,9 +89,10 @@ Result<TensorRole> ClassifyLayerTensor(std::string_view name,
   // Router: mlp.gate / block_sparse_moe.gate / feed_forward.router / mlp.router.
   if (p.size() == 3 && (p[1] == "gate" || p[1] == "router")) {
     if (!moe) {
-      return Status::Corruption("tensor \"{}\": router in layer {}, which config.json makes a "
-                                "dense layer",
-                                name, layer);
+      return Status::Corruption(
+          "tensor \"{}\": router in layer {}, which config.json makes a "
+          "dense layer",
+          name, layer);
     }
     if (p[2] == "e_score_correction_bias") {
       role.cls = TensorClass::kRouterBias;
@@ -98,8 +100,8 @@ Result<TensorRole> ClassifyLayerTensor(std::string_view name,
       return role;
     }
     if (!ParsePart(p[2], &role.part)) return Unknown(name, c);
-    role.cls = role.part == TensorPart::kBias ? TensorClass::kRouterBias
-                                              : TensorClass::kRouterWeight;
+    role.cls =
+        role.part == TensorPart::kBias ? TensorClass::kRouterBias : TensorClass::kRouterWeight;
     return role;
   }
   // Routed experts, per-expert layout: mlp.experts.{E}.{proj}.{weight|scale}.
@@ -109,9 +111,10 @@ Result<TensorRole> ClassifyLayerTensor(std::string_view name,
     auto proj = ProjectionFromName(p[3]);
     if (!proj.ok() || !ParsePart(p[4], &role.part)) return Unknown(name, c);
     if (!moe) {
-      return Status::Corruption("tensor \"{}\": routed expert in layer {}, which config.json "
-                                "makes a dense layer",
-                                name, layer);
+      return Status::Corruption(
+          "tensor \"{}\": routed expert in layer {}, which config.json "
+          "makes a dense layer",
+          name, layer);
     }
     if (expert >= c.routing.num_experts) {
       return Status::Corruption("tensor \"{}\": expert {} but config.json has {} experts", name,
@@ -137,9 +140,10 @@ Result<TensorRole> ClassifyLayerTensor(std::string_view name,
     auto it = kPacked.find(p[2]);
     if (it == kPacked.end()) return Unknown(name, c);
     if (!moe) {
-      return Status::Corruption("tensor \"{}\": packed experts in layer {}, which config.json "
-                                "makes a dense layer",
-                                name, layer);
+      return Status::Corruption(
+          "tensor \"{}\": packed experts in layer {}, which config.json "
+          "makes a dense layer",
+          name, layer);
     }
     role.cls = TensorClass::kRoutedExpertsPacked;
     role.projection = it->second.first;
@@ -163,9 +167,10 @@ Result<TensorRole> ClassifyLayerTensor(std::string_view name,
     auto proj = ProjectionFromName(p[1]);
     if (!proj.ok() || !ParsePart(p[2], &role.part)) return Unknown(name, c);
     if (moe) {
-      return Status::Corruption("tensor \"{}\": dense MLP in layer {}, which config.json makes "
-                                "a MoE layer",
-                                name, layer);
+      return Status::Corruption(
+          "tensor \"{}\": dense MLP in layer {}, which config.json makes "
+          "a MoE layer",
+          name, layer);
     }
     role.cls = TensorClass::kDenseMlp;
     role.projection = *proj;
@@ -268,8 +273,8 @@ Result<TensorRole> ClassifyTensor(std::string_view full_name, const ModelConfig&
   int layer;
   if (p.size() >= 4 && p[1] == "layers" && ParseIndex(p[2], &layer)) {
     if (layer >= c.num_layers) {
-      return Status::Corruption("tensor \"{}\": layer {} but config.json has {} layers",
-                                full_name, layer, c.num_layers);
+      return Status::Corruption("tensor \"{}\": layer {} but config.json has {} layers", full_name,
+                                layer, c.num_layers);
     }
     std::vector<std::string_view> rest(p.begin() + 3, p.end());
     return ClassifyLayerTensor(full_name, rest, layer, c);
@@ -282,9 +287,10 @@ Result<std::vector<ExpertView>> PackedExpertViews(const CheckpointTensor& t, con
   const auto& shape = t.shape();
   const uint64_t E = c.routing.num_experts;
   if (shape.empty() || shape[0] != E) {
-    return Status::Corruption("tensor \"{}\": packed expert tensor of shape {}, expected {} "
-                              "experts on axis 0",
-                              t.name, ShapeString(shape), E);
+    return Status::Corruption(
+        "tensor \"{}\": packed expert tensor of shape {}, expected {} "
+        "experts on axis 0",
+        t.name, ShapeString(shape), E);
   }
   if (t.num_bytes() % E != 0) {
     return Status::Corruption("tensor \"{}\": {} bytes do not split into {} experts", t.name,
@@ -295,13 +301,14 @@ Result<std::vector<ExpertView>> PackedExpertViews(const CheckpointTensor& t, con
   std::vector<ExpertView> views;
   for (uint64_t e = 0; e < E; ++e) {
     const uint64_t base = e * per_expert;
-    views.push_back({static_cast<int>(e), r.projection, {base, per_expert, per_expert, 1},
-                     expert_shape});
+    views.push_back(
+        {static_cast<int>(e), r.projection, {base, per_expert, per_expert, 1}, expert_shape});
     if (r.projection != ExpertProjection::kGateUp || r.part != TensorPart::kWeight) continue;
     if (expert_shape.size() != 2) {
-      return Status::Corruption("tensor \"{}\": fused gate/up tensor of shape {}, expected 3 "
-                                "dimensions",
-                                t.name, ShapeString(shape));
+      return Status::Corruption(
+          "tensor \"{}\": fused gate/up tensor of shape {}, expected 3 "
+          "dimensions",
+          t.name, ShapeString(shape));
     }
     const uint64_t elem_bits = DTypeBits(t.dtype());
     const uint64_t rows = expert_shape[0], cols = expert_shape[1];
@@ -312,9 +319,13 @@ Result<std::vector<ExpertView>> PackedExpertViews(const CheckpointTensor& t, con
                                   t.name, cols);
       }
       const uint64_t half = (cols / 2) * elem_bits / 8, row = cols * elem_bits / 8;
-      views.push_back({static_cast<int>(e), ExpertProjection::kGate, {base, half, row, rows},
+      views.push_back({static_cast<int>(e),
+                       ExpertProjection::kGate,
+                       {base, half, row, rows},
                        {rows, cols / 2}});
-      views.push_back({static_cast<int>(e), ExpertProjection::kUp, {base + half, half, row, rows},
+      views.push_back({static_cast<int>(e),
+                       ExpertProjection::kUp,
+                       {base + half, half, row, rows},
                        {rows, cols / 2}});
     } else if (c.family == Family::kGptOss) {
       // [E, H, 2I] bf16 form: gate and up interleave along the last axis (even / odd columns);
@@ -327,9 +338,11 @@ Result<std::vector<ExpertView>> PackedExpertViews(const CheckpointTensor& t, con
                                   t.name, rows);
       }
       const uint64_t half = per_expert / 2;
-      views.push_back({static_cast<int>(e), ExpertProjection::kGate, {base, half, half, 1},
-                       {rows / 2, cols}});
-      views.push_back({static_cast<int>(e), ExpertProjection::kUp, {base + half, half, half, 1},
+      views.push_back(
+          {static_cast<int>(e), ExpertProjection::kGate, {base, half, half, 1}, {rows / 2, cols}});
+      views.push_back({static_cast<int>(e),
+                       ExpertProjection::kUp,
+                       {base + half, half, half, 1},
                        {rows / 2, cols}});
     }
   }
@@ -361,9 +374,10 @@ Result<std::vector<ClassifiedTensor>> ClassifyCheckpoint(const Checkpoint& ckpt,
     const TensorRole& role = *classified;
     std::vector<uint64_t> expected = ExpectedShape(role, t.name, c);
     if (!expected.empty() && t.shape() != expected) {
-      return Status::Corruption("tensor \"{}\" ({}) has shape {} but config.json implies {}",
-                                t.name, TensorClassName(role.cls), ShapeString(t.shape()),
-                                ShapeString(expected));
+      return Status::Corruption("tensor \"{}\" ({}) in {} has shape {} but config.json implies {}",
+                                t.name, TensorClassName(role.cls),
+                                std::filesystem::path(t.shard->path()).filename().string(),
+                                ShapeString(t.shape()), ShapeString(expected));
     }
     if (role.cls == TensorClass::kRouterWeight) router_seen[role.layer] = true;
     if (role.cls == TensorClass::kRoutedExpert && role.part == TensorPart::kWeight) {
@@ -384,9 +398,10 @@ Result<std::vector<ClassifiedTensor>> ClassifyCheckpoint(const Checkpoint& ckpt,
     }
     if (packed_parts.count(layer)) {
       if (packed_parts[layer].size() != 2) {
-        return Status::Corruption("{}: MoE layer {} has packed experts without both gate_up and "
-                                  "down tensors",
-                                  source, layer);
+        return Status::Corruption(
+            "{}: MoE layer {} has packed experts without both gate_up and "
+            "down tensors",
+            source, layer);
       }
       continue;
     }
@@ -395,10 +410,10 @@ Result<std::vector<ClassifiedTensor>> ClassifyCheckpoint(const Checkpoint& ckpt,
       for (ExpertProjection p :
            {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown}) {
         if (!parts.count({e, static_cast<int>(p)})) {
-          return Status::Corruption("{}: MoE layer {} expert {} has no {} projection weight "
-                                    "(config.json says {} experts)",
-                                    source, layer, e, ExpertProjectionName(p),
-                                    c.routing.num_experts);
+          return Status::Corruption(
+              "{}: MoE layer {} expert {} has no {} projection weight "
+              "(config.json says {} experts)",
+              source, layer, e, ExpertProjectionName(p), c.routing.num_experts);
         }
       }
     }

@@ -2,29 +2,17 @@
 
 #include <map>
 
-namespace moedist {
-std::string PrintableName(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 1100)) {
-    if (c < 0x20 || c == 0x7F || c == '\\' || c == '"') {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > 1100) out += "...";
-  return out;
-}
+#include "core/printable.h"
 
-namespace {
-std::string Printable(std::string_view s) {
-  return PrintableName(s);
+namespace moedist {
+
+std::string PrintableName(std::string_view s) {
+  return Printable(s, {.keep_newlines = false, .escape_quotes = true, .max_bytes = 1100});
 }
-}  // namespace
 
 Status CheckReleasePath(std::string_view path, std::string_view what) {
   auto bad = [&](std::string_view why) {
-    return Status::Corruption("{}: path \"{}\" refused: {}", what, Printable(path), why);
+    return Status::Corruption("{}: path \"{}\" refused: {}", what, PrintableName(path), why);
   };
   if (path.empty()) return bad("empty path");
   if (path.size() > kMaxReleasePathBytes) {
@@ -55,7 +43,7 @@ Status CheckReleasePath(std::string_view path, std::string_view what) {
 
 Status CheckReleaseName(std::string_view name, std::string_view what) {
   auto bad = [&](std::string_view why) {
-    return Status::Corruption("{}: name \"{}\" refused: {}", what, Printable(name), why);
+    return Status::Corruption("{}: name \"{}\" refused: {}", what, PrintableName(name), why);
   };
   if (name.empty()) return bad("empty");
   if (name.size() > kMaxReleaseNameBytes) {
@@ -87,12 +75,12 @@ Status CheckNoDuplicates(const std::vector<std::string>& names, std::string_view
     auto [it, inserted] = seen.emplace(FoldAsciiCase(n), &n);
     if (inserted) continue;
     if (*it->second == n) {
-      return Status::Corruption("{}: \"{}\" appears twice", what, Printable(n));
+      return Status::Corruption("{}: \"{}\" appears twice", what, PrintableName(n));
     }
     return Status::Corruption(
         "{}: \"{}\" and \"{}\" differ only in letter case (refused: they "
         "are one file on case-insensitive file systems)",
-        what, Printable(*it->second), Printable(n));
+        what, PrintableName(*it->second), PrintableName(n));
   }
   return Status::Ok();
 }

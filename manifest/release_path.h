@@ -27,8 +27,8 @@ inline constexpr size_t kMaxReleaseNameBytes = 64;
 Status CheckReleasePath(std::string_view path, std::string_view what);
 Status CheckReleaseName(std::string_view name, std::string_view what);
 
-// `s` with control characters, backslashes and quotes escaped as \xNN and cut at 1100 bytes, for
-// printing names found on disk (which may hold terminal escapes).
+// `s` with control characters, bytes that are not well-formed UTF-8, backslashes and quotes
+// escaped as \xNN and cut at 1100 bytes, for printing names found on disk (core/printable.h).
 std::string PrintableName(std::string_view s);
 
 // ASCII lower-case copy, the key for case-insensitive duplicate checks.

@@ -89,7 +89,10 @@ class Binder {
           name, ShapeText(st.shape), t->shard->path(), ShapeText(shape));
     }
     if (st.shape != shape) {
-      return Status::Corruption("tensor \"{}\" has shape {}, expected {} from config.json", name,
+      // Name the shard: in a sharded or node checkpoint the tensor name alone does not say
+      // which file to look at.
+      return Status::Corruption("tensor \"{}\"{} has shape {}, expected {} from config.json", name,
+                                t != nullptr ? " in " + t->shard->path() : std::string(),
                                 ShapeText(st.shape), ShapeText(shape));
     }
     return st;

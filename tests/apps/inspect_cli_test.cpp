@@ -12,6 +12,7 @@
 
 #include "tests/apps/cli_testutil.h"
 #include "tests/formats/malformed_checkpoint_testutil.h"
+#include "tests/test_dirs.h"
 
 namespace moedist {
 namespace {
@@ -152,6 +153,30 @@ TEST_P(InspectFixture, JsonCountsMatchConfigAndEveryTensorIsClassified) {
     EXPECT_EQ(layer["expert_bytes"].size(), report["num_experts"].get<size_t>());
   }
   EXPECT_EQ(layer_sum, routed);
+}
+
+// Bytes from the input never reach the terminal raw: an ill-formed UTF-8 byte and a terminal
+// escape (decoded from a JSON \u001b) are printed as \xNN.
+TEST(InspectCli, InvalidBytesAndTerminalEscapesAreEscapedInErrors) {
+  ScopedTempDir tmp("cli-bad-bytes");
+  const std::string fixture = test_dirs::FixtureRoot() + "/fixtures/hf-tiny/qwen3_moe";
+  for (const auto& [spelling, shown] : std::vector<std::pair<std::string, std::string>>{
+           {"\"qwen3\xff_moe\"", "\\xff"}, {"\"qwen3\\u001b[31m\"", "\\x1b[31m"}}) {
+    const std::string ckpt = tmp.path() + "/ckpt";
+    std::filesystem::remove_all(ckpt);
+    std::filesystem::copy(fixture, ckpt);
+    std::string config = Slurp(ckpt + "/config.json");
+    const size_t at = config.find("\"qwen3_moe\"");
+    ASSERT_NE(at, std::string::npos);
+    config.replace(at, 11, spelling);
+    std::ofstream(ckpt + "/config.json", std::ios::trunc) << config;
+    CliResult r = RunMoedist("inspect '" + ckpt + "'", tmp.path());
+    EXPECT_EQ(r.code, 3) << r.err;
+    EXPECT_NE(r.err.find(shown), std::string::npos) << r.err;
+    for (unsigned char c : r.err) {
+      EXPECT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7F)) << "raw byte " << int(c) << " in " << r.err;
+    }
+  }
 }
 
 TEST(InspectCli, MissingDirectoryExitsFour) {
