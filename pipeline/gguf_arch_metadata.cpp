@@ -136,7 +136,23 @@ Status CheckGgufExpressible(GgufArch arch, const ModelConfig& cfg, const NodeInf
                                     "llama.cpp has one expert_count for every layer",
                                     *sizes.begin(), *sizes.rbegin()));
   }
-  RETURN_IF_ERROR(CheckRouting(arch, cfg));
+  if (cfg.routing.n_group > 1 && info.mode == NodeMode::kSlice) {
+    // Whole router groups, no more than topk_group of them: every held group is always kept,
+    // so plain top-k over the node's experts is exact and no group keys are written.
+    const int whole = WholeRouterGroupsHeld(cfg, info.layers);
+    if (whole == 0 || NodeRouterGroups(cfg, whole).first != 1) {
+      return Refuse(arch, fmt::format("the node holds {} whole router groups, more than topk_group "
+                                      "{}: group-limited routing in the node GGUF is not checked "
+                                      "against llama.cpp here",
+                                      whole, cfg.routing.topk_group));
+    }
+    ModelConfig node_cfg = cfg;
+    node_cfg.routing.n_group = 1;
+    node_cfg.routing.topk_group = 1;
+    RETURN_IF_ERROR(CheckRouting(arch, node_cfg));
+  } else {
+    RETURN_IF_ERROR(CheckRouting(arch, cfg));
+  }
   RETURN_IF_ERROR(CheckAttention(arch, cfg));
   if (arch == GgufArch::kLlama4) {
     RETURN_IF_ERROR(

@@ -48,14 +48,46 @@ int NodeInfo::LocalId(int layer, int expert) const {
   return mode == NodeMode::kSlice ? static_cast<int>(it - held.begin()) : expert;
 }
 
+int WholeRouterGroupsHeld(const ModelConfig& config, const std::map<int, NodeLayer>& layers) {
+  const RoutingConfig& r = config.routing;
+  if (r.n_group <= 1 || r.num_experts % r.n_group != 0 || layers.empty()) return 0;
+  const int per = r.num_experts / r.n_group;
+  std::set<int> counts;
+  for (const auto& [layer, nl] : layers) {
+    if (!nl.proxies.empty()) return 0;
+    std::map<int, int> in_group;
+    for (int e : nl.held) in_group[e / per]++;
+    for (const auto& [g, n] : in_group) {
+      if (n != per) return 0;
+    }
+    counts.insert(static_cast<int>(in_group.size()));
+  }
+  return counts.size() == 1 ? *counts.begin() : 0;
+}
+
+std::pair<int, int> NodeRouterGroups(const ModelConfig& config, int held_groups) {
+  if (held_groups <= config.routing.topk_group) return {1, 1};
+  return {held_groups, config.routing.topk_group};
+}
+
 std::pair<NodeMode, std::string> ChooseNodeMode(const ModelConfig& config,
                                                 const std::map<int, NodeLayer>& layers) {
   const RoutingConfig& r = config.routing;
   if (r.n_group > 1) {
-    return {NodeMode::kMask,
-            fmt::format("grouped top-k (n_group {}, topk_group {}): expert groups are fixed "
-                        "blocks of all {} experts, so the full router and ids are kept",
-                        r.n_group, r.topk_group, r.num_experts)};
+    const int whole = WholeRouterGroupsHeld(config, layers);
+    if (whole == 0) {
+      return {NodeMode::kMask,
+              fmt::format("grouped top-k (n_group {}, topk_group {}): the node holds part of a "
+                          "router group (blocks of {} experts), so the full router and ids are "
+                          "kept",
+                          r.n_group, r.topk_group, r.num_experts / r.n_group)};
+    }
+    const auto [n_group, topk_group] = NodeRouterGroups(config, whole);
+    return {NodeMode::kSlice,
+            fmt::format("grouped top-k (n_group {}, topk_group {}): the node holds {} whole router "
+                        "groups, so a router over them makes the masked model's choices "
+                        "(n_group {}, topk_group {} in its config)",
+                        r.n_group, r.topk_group, whole, n_group, topk_group)};
   }
   if (r.scoring == ScoringFunc::kSoftmax && !r.norm_topk_prob) {
     return {NodeMode::kMask,
@@ -194,6 +226,19 @@ Result<std::string> NodeConfigText(const std::string& config_text, const NodeInf
   }
   if (rewritten == 0) {
     return Status::Internal("{}: no expert count field to rewrite for node {}", source, info.node);
+  }
+  // A grouped router over whole held groups (WholeRouterGroupsHeld): the node's own grouping.
+  if (fields->contains("n_group") && (*fields)["n_group"].is_number_integer() &&
+      (*fields)["n_group"].get<int>() > 1) {
+    ASSIGN_OR_RETURN(ModelConfig source_cfg, ParseModelConfig(config_text, source));
+    const int whole = WholeRouterGroupsHeld(source_cfg, info.layers);
+    if (whole == 0) {
+      return Status::Internal("{}: node {} is sliced but does not hold whole router groups", source,
+                              info.node);
+    }
+    const auto [n_group, topk_group] = NodeRouterGroups(source_cfg, whole);
+    (*fields)["n_group"] = n_group;
+    (*fields)["topk_group"] = topk_group;
   }
   std::string text = DumpJsonStable(root) + "\n";
   ASSIGN_OR_RETURN(ModelConfig check, ParseModelConfig(text, source + " (node " + info.node + ")"));

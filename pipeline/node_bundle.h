@@ -60,6 +60,18 @@ struct NodeInfo {
   int LocalId(int layer, int expert) const;
 };
 
+// Grouped top-k routers (DeepSeek-V3: n_group blocks of E / n_group experts, topk_group blocks
+// kept per token): the number of whole router groups the node holds in every MoE layer, or 0 when
+// some layer holds part of a group or the layers differ. A node holding whole groups can be
+// sliced exactly: masked experts make the other groups score -inf, so the masked full model keeps
+// at most the held groups, and a router over them alone makes the same choices.
+int WholeRouterGroupsHeld(const ModelConfig& config, const std::map<int, NodeLayer>& layers);
+
+// The node's grouping when it holds `held_groups` whole groups of a grouped router: {1, 1} when
+// held_groups <= topk_group (every held group is always kept: plain top-k, no group keys needed
+// in a GGUF), else {held_groups, topk_group}.
+std::pair<int, int> NodeRouterGroups(const ModelConfig& config, int held_groups);
+
 // The mode for a node holding `layers` of a model with config `config`, and why.
 std::pair<NodeMode, std::string> ChooseNodeMode(const ModelConfig& config,
                                                 const std::map<int, NodeLayer>& layers);

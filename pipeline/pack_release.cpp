@@ -1,8 +1,12 @@
 #include "pipeline/pack_release.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -29,6 +33,24 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint64_t kMaxAuxFileBytes = 64ull << 20;
+
+// Deletes every file under the staged release `dir` not in `keep`, then the directories left
+// empty (the staging directory is this pack's own).
+Status RemoveUnlisted(const std::string& dir, const std::set<std::string>& keep) {
+  ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, ListTree(dir));
+  std::vector<std::string> dirs;
+  for (const TreeEntry& e : entries) {
+    const std::string path = dir + "/" + e.path;
+    if (e.kind == TreeEntry::kDirectory) {
+      dirs.push_back(path);
+    } else if (!keep.count(e.path) && ::unlink(path.c_str()) != 0) {
+      return Status::IoError("{}: cannot remove: {}", path, std::strerror(errno));
+    }
+  }
+  std::sort(dirs.rbegin(), dirs.rend());                 // deepest first
+  for (const std::string& d : dirs) ::rmdir(d.c_str());  // fails, as wanted, unless empty
+  return Status::Ok();
+}
 
 // The files of a release directory, relative to it.
 Result<std::vector<std::string>> ReleaseFilePaths(const std::string& dir) {
@@ -351,6 +373,8 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   // changed meanwhile.
   std::set<std::string> keep;
   for (const WrittenFile& f : written) keep.insert(f.path);
+  // --format gguf keeps only the node GGUFs: the bundle files they were made from go.
+  RETURN_IF_ERROR(RemoveUnlisted(out, keep));
   PackReport report;
   for (const std::string& f : old_files) {
     if (!keep.count(f) && f != kManifestFileName && f != kSignatureFileName)

@@ -86,6 +86,30 @@ TEST(GgufNodeExport, GroupedTopKIsRefusedBeforeAnythingIsWritten) {
   EXPECT_TRUE(pack_testing::ListFiles(dir.Sub("dist")).empty());
 }
 
+// DeepSeek-V3 split into whole router groups (0-1 | 2-3, topk_group 2): each node is sliced with
+// n_group 1 in its config, and its GGUF carries 8 experts and no group keys (plain top-k).
+TEST(GgufNodeExport, WholeRouterGroupsOfAGroupedRouterAreSlicedAndExported) {
+  TempDir dir;
+  gguf_testing::GgufCase c{
+      "deepseek_v3_groups", FixtureDir("deepseek_v3"), KeepRecipe(), false, false, true};
+  auto report = gguf_testing::PackCase(c, dir.Sub("dist"), NodeFileFormat::kBoth);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->nodes.size(), 2u);
+  for (const NodeInfo& info : report->nodes) {
+    SCOPED_TRACE(info.node);
+    EXPECT_EQ(info.mode, NodeMode::kSlice) << info.mode_reason;
+    auto cfg = LoadModelConfig(dir.Sub("dist/" + info.node));
+    ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+    EXPECT_EQ(cfg->routing.num_experts, 8);
+    EXPECT_EQ(cfg->routing.n_group, 1);
+    EXPECT_EQ(cfg->routing.topk_group, 1);
+    auto gguf = GgufFile::Open(dir.Sub("dist/" + info.node + "/" + info.node + ".gguf"));
+    ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+    EXPECT_EQ((*gguf)->FindValue("deepseek2.expert_group_count"), nullptr);
+    EXPECT_EQ(*(*gguf)->GetU32("deepseek2.expert_count"), 8u);
+  }
+}
+
 TEST(GgufNodeExport, MergedExpertsAreTheNodesExpertsInLocalOrder) {
   auto p = PackFamily("qwen3_moe");
   ASSERT_TRUE(p && p->node);

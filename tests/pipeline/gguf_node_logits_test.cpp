@@ -20,7 +20,7 @@ using pack_testing::TempDir;
 
 std::vector<std::vector<int32_t>> IdsFor(const gguf_testing::GgufCase& c, int vocab) {
   if (c.checkpoint.find("hf-tiny") != std::string::npos) {
-    const std::string family = c.name == "deepseek_v3_flat" ? "deepseek_v3" : c.name;
+    const std::string family = gguf_testing::CaseFamily(c);
     return pack_testing::FixtureInputIds(family);
   }
   std::vector<int32_t> seq;

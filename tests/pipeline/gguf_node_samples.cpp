@@ -101,7 +101,7 @@ Result<json> Expected(const GgufNodePlan& plan) {
 // One sequence of token ids: the fixture's first, or a fixed pattern for the example.
 std::vector<int32_t> SampleIds(const gguf_testing::GgufCase& c, int vocab) {
   if (c.checkpoint.find("hf-tiny") != std::string::npos) {
-    return pack_testing::FixtureInputIds(c.name == "deepseek_v3_flat" ? "deepseek_v3" : c.name)[0];
+    return pack_testing::FixtureInputIds(gguf_testing::CaseFamily(c))[0];
   }
   std::vector<int32_t> ids;
   for (int i = 0; i < 12; ++i) ids.push_back((i * 37 + 11) % vocab);

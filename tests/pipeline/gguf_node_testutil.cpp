@@ -34,6 +34,9 @@ std::vector<GgufCase> GgufCases(const std::string& scratch) {
   cfg["topk_group"] = 1;
   std::ofstream(flat / "config.json") << cfg.dump(2);
   cases.push_back({"deepseek_v3_flat", flat.string(), KeepRecipe(), false});
+  // DeepSeek-V3 with its grouped router, split into whole router groups (0-1 | 2-3).
+  cases.push_back({"deepseek_v3_groups", pack_testing::FixtureDir("deepseek_v3"), KeepRecipe(),
+                   false, false, true});
 
   const std::string example =
       std::string(moedist::test_dirs::SourceDir()) + "/examples/model/checkpoint";
@@ -52,10 +55,22 @@ std::vector<GgufCase> GgufCases(const std::string& scratch) {
   return cases;
 }
 
+std::string CaseFamily(const GgufCase& c) {
+  return c.name.starts_with("deepseek_v3") ? "deepseek_v3" : c.name;
+}
+
 Result<PackReport> PackCase(const GgufCase& c, const std::string& dist, NodeFileFormat format) {
   ASSIGN_OR_RETURN(auto ckpt, Checkpoint::Open(c.checkpoint));
-  PackRequest req =
-      pack_testing::MakeRequest(c.checkpoint, pack_testing::TwoGroupPlan(ckpt->config()), dist);
+  ExpertPlan plan = pack_testing::TwoGroupPlan(ckpt->config());
+  if (c.whole_router_groups) {
+    const int e = plan.num_experts;
+    for (auto& [layer, lp] : plan.layers) {
+      lp.overlay.clear();
+      lp.groups.assign(2, {});
+      for (int x = 0; x < e; ++x) lp.groups[x < e / 2 ? 0 : 1].push_back(x);
+    }
+  }
+  PackRequest req = pack_testing::MakeRequest(c.checkpoint, plan, dist);
   req.recipe = c.recipe;
   req.format = format;
   if (c.proxies) {

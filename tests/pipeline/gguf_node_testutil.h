@@ -21,7 +21,13 @@ struct GgufCase {
   PackRecipe recipe;
   bool expect_refusal = false;  // llama.cpp cannot run the sliced node the same way
   bool proxies = false;         // nodes also hold proxy experts (plan --standins proxy-fit)
+  // Two nodes of whole router groups and no overlay (DeepSeek-V3's grouped router: each node is
+  // sliced, and llama.cpp runs it with plain top-k).
+  bool whole_router_groups = false;
 };
+
+// The hf-tiny family whose reference inputs a case uses ("deepseek_v3_flat" → "deepseek_v3").
+std::string CaseFamily(const GgufCase& c);
 
 // All cases; the DeepSeek variant is written under `scratch`.
 std::vector<GgufCase> GgufCases(const std::string& scratch);
