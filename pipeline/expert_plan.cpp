@@ -66,7 +66,8 @@ Status CheckPlan(const ExpertPlan& plan, int min_experts, bool force) {
                                      plan.num_groups);
     }
     std::vector<int> seen(plan.num_experts, 0);
-    auto mark = [&](int e, const std::string& where) -> Status {
+    // `layer` by value: clang before 16 cannot capture a structured binding (the fuzz build).
+    auto mark = [&, layer = layer](int e, const std::string& where) -> Status {
       if (seen[e]++) {
         return Status::InvalidArgument("layer {}: expert {} is used twice ({})", layer, e, where);
       }
