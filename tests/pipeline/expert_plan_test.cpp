@@ -1,5 +1,6 @@
-// ReadPlanFile on malformed plan.json files, one case per defect; each was found by plan_fuzz
-// (tests/fuzz/regressions/plan_fuzz/) and was accepted, undefined or an 8 GB allocation before.
+// ReadPlanFile on malformed plan.json files, one case per defect. Each was found reading the
+// parser while writing plan_fuzz, which reproduces it (tests/fuzz/regressions/plan_fuzz/); each
+// was accepted, undefined behaviour or an 8 GB allocation before.
 #include "pipeline/expert_plan.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,7 @@
 // ReadGateProfile on profile.json files with one defect each, written from a valid planted
-// profile; each was found by profile_fuzz (tests/fuzz/regressions/profile_fuzz/): an
-// out-of-range float conversion (undefined behaviour) or two keys naming one layer.
+// profile. Each was found reading the parser while writing profile_fuzz, which reproduces it
+// (tests/fuzz/regressions/profile_fuzz/): an out-of-range float conversion (undefined
+// behaviour) or two keys naming one layer.
 #include "pipeline/gate_profile.h"
 
 #include <gtest/gtest.h>

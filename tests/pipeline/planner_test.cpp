@@ -214,7 +214,7 @@ TEST_F(CustomAssign, RefusesMissingAndDuplicatedExperts) {
 }
 
 // "profiled" that is not a boolean threw nlohmann's type_error out of PlanFromAssignmentJson,
-// which `plan --strategy custom` does not catch (found by plan_fuzz).
+// which `plan --strategy custom` does not catch (found while writing plan_fuzz).
 TEST_F(CustomAssign, RefusesProfiledThatIsNotABoolean) {
   auto r = Plan("{\"groups\": [[" + Range(0, 16) + "], [" + Range(16, 32) +
                 "]], \"profiled\": \"yes\"}");
