@@ -3,8 +3,10 @@
 // an accepted input broke. Header-only so each target links only the libraries it exercises.
 #pragma once
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,15 +16,25 @@
 
 namespace moedist::fuzz {
 
-// <tmp>/moedist-fuzz-<name>-<pid>, created on first use and removed when the process exits
-// normally (libFuzzer exits through exit() at -max_total_time; a crash leaves it for inspection).
+// <tmp>/moedist-fuzz-<name>-<pid>, created on first use. libFuzzer ends with _Exit (no atexit
+// handlers), so instead of cleaning up at exit each process removes the directories of earlier
+// processes of the same target that no longer run; a crashed run's files stay until then.
 inline const std::filesystem::path& ScratchDir(std::string_view name) {
   static const std::filesystem::path dir = [&] {
-    auto p = std::filesystem::temp_directory_path() /
-             ("moedist-fuzz-" + std::string(name) + "-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(p);
-    std::filesystem::create_directories(p);
-    std::atexit([] { std::filesystem::remove_all(ScratchDir("")); });
+    namespace fs = std::filesystem;
+    const std::string prefix = "moedist-fuzz-" + std::string(name) + "-";
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+      const std::string leaf = e.path().filename().string();
+      if (leaf.rfind(prefix, 0) != 0) continue;
+      const long pid = std::strtol(leaf.c_str() + prefix.size(), nullptr, 10);
+      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        fs::remove_all(e.path(), ec);
+      }
+    }
+    auto p = fs::temp_directory_path() / (prefix + std::to_string(::getpid()));
+    fs::remove_all(p);
+    fs::create_directories(p);
     return p;
   }();
   return dir;
