@@ -17,6 +17,12 @@ struct TooDeep {
 
 Result<nlohmann::json> ParseJsonStrict(std::string_view text, std::string_view source,
                                        JsonLimits limits) {
+  // nlohmann-json's lexer takes a NUL byte for the end of input and ignores whatever follows it,
+  // so "{...}\0<anything>" would parse as "{...}". JSON text never holds a raw NUL (strings
+  // must escape it, whitespace excludes it), so any NUL is refused before parsing.
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return Status::Corruption("{}: invalid JSON at byte {}: NUL byte", source, nul);
+  }
   // One key set per open object; the parser callback sees keys before their values.
   std::vector<std::set<std::string>> open_objects;
   auto callback = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
@@ -28,7 +34,8 @@ Result<nlohmann::json> ParseJsonStrict(std::string_view text, std::string_view s
         if (!open_objects.empty()) open_objects.pop_back();
         break;
       case E::key:
-        if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second) {
+        if (!open_objects.empty() &&
+            !open_objects.back().insert(parsed.get<std::string>()).second) {
           throw DuplicateKey{parsed.get<std::string>()};
         }
         break;

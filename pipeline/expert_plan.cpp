@@ -45,7 +45,13 @@ Result<LayerPlan> LayerFromJson(const nlohmann::json& j, int num_experts,
   if (j.contains("overlay")) {
     ASSIGN_OR_RETURN(lp.overlay, ExpertList(j["overlay"], num_experts, where + ".overlay"));
   }
-  if (j.contains("profiled")) lp.profiled = j["profiled"].get<bool>();
+  if (j.contains("profiled")) {
+    if (!j["profiled"].is_boolean()) {
+      return Status::Corruption("{}.profiled: expected true or false, found {}", where,
+                                j["profiled"].dump());
+    }
+    lp.profiled = j["profiled"].get<bool>();
+  }
   return lp;
 }
 
@@ -66,7 +72,8 @@ Status CheckPlan(const ExpertPlan& plan, int min_experts, bool force) {
                                      plan.num_groups);
     }
     std::vector<int> seen(plan.num_experts, 0);
-    auto mark = [&](int e, const std::string& where) -> Status {
+    // `layer` by value: clang before 16 cannot capture a structured binding (the fuzz build).
+    auto mark = [&, layer = layer](int e, const std::string& where) -> Status {
       if (seen[e]++) {
         return Status::InvalidArgument("layer {}: expert {} is used twice ({})", layer, e, where);
       }
@@ -149,6 +156,7 @@ Result<ExpertPlan> PlanFromAssignmentJson(const nlohmann::json& j,
     ASSIGN_OR_RETURN(LayerPlan lp, LayerFromJson(j, num_experts, source));
     for (int l : moe_layers) plan.layers[l] = lp;
   }
+  if (plan.layers.empty()) return Status::Corruption("{}: no MoE layer to assign", source);
   plan.num_groups = static_cast<int>(plan.layers.begin()->second.groups.size());
   return plan;
 }
@@ -160,10 +168,19 @@ Result<ExpertPlan> ReadPlanFile(const std::string& path) {
     if (j.at("schema_version") != 1) return Status::Unsupported("{}: schema_version", path);
     std::vector<int> moe_layers;
     for (const auto& [key, _] : j.at("layers").items()) moe_layers.push_back(std::stoi(key));
-    ASSIGN_OR_RETURN(
-        ExpertPlan plan,
-        PlanFromAssignmentJson({{"layers", j.at("layers")}}, moe_layers,
-                               j.at("num_experts").get<int>(), j.at("top_k").get<int>(), path));
+    // Checked before anything is sized by them: CheckPlan allocates num_experts counters.
+    // Integers only: get<int>() of 1e300 would be an out-of-range float conversion.
+    const nlohmann::json &ne = j.at("num_experts"), &tk = j.at("top_k");
+    if (!ne.is_number_integer() || !tk.is_number_integer() || ne.get<int64_t>() < 1 ||
+        ne.get<int64_t>() > kMaxPlanExperts || tk.get<int64_t>() < 1 ||
+        tk.get<int64_t>() > ne.get<int64_t>()) {
+      return Status::Corruption(
+          "{}: num_experts {} / top_k {} out of range (1..{}, 1..num_experts)", path, ne.dump(),
+          tk.dump(), kMaxPlanExperts);
+    }
+    const int num_experts = ne.get<int>(), top_k = tk.get<int>();
+    ASSIGN_OR_RETURN(ExpertPlan plan, PlanFromAssignmentJson({{"layers", j.at("layers")}},
+                                                             moe_layers, num_experts, top_k, path));
     plan.strategy = j.at("strategy").get<std::string>();
     if (j.contains("standins")) {
       const nlohmann::json& s = j.at("standins");

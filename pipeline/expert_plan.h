@@ -12,6 +12,9 @@
 
 namespace moedist {
 
+// Plans come from profiles, whose top-m expert ids are u16 (gate_profile.h).
+inline constexpr int kMaxPlanExperts = 65535;
+
 struct LayerPlan {
   std::vector<std::vector<int>> groups;  // [G] sorted expert ids, disjoint
   std::vector<int> overlay;              // sorted; disjoint from every group

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <set>
+#include <stdexcept>
+#include <type_traits>
 
 #include "core/atomic_file.h"
 #include "core/json_strict.h"
@@ -42,7 +45,34 @@ Status ReadArray(const SafetensorsFile& f, const std::string& name, DType dtype,
   return Status::Ok();
 }
 
-// A JSON array of numbers of exactly `n` entries.
+// An integer field as T. nlohmann's get<int>() of 1e300 or of 2^40 is an out-of-range
+// conversion (undefined for a float), so the value must be a JSON integer that T holds; throws
+// std::out_of_range otherwise, which ReadGateProfile reports as "not a moedist profile".
+template <typename T>
+T Whole(const nlohmann::json& v) {
+  using Limits = std::numeric_limits<T>;
+  bool fits = false;
+  if (v.is_number_unsigned()) {
+    fits = v.get<uint64_t>() <= static_cast<uint64_t>(Limits::max());
+  } else if (v.is_number_integer()) {  // negative: the parser gives others as unsigned
+    fits = std::is_signed_v<T> && v.get<int64_t>() >= static_cast<int64_t>(Limits::min());
+  }
+  if (!fits) throw std::out_of_range(v.dump() + " is not an integer in range");
+  return v.get<T>();
+}
+
+// A layer key: a decimal int without sign, leading zeros or trailing text, so that two keys
+// never name one layer ("1" and "01" would).
+int LayerKey(const std::string& key) {
+  size_t used = 0;
+  const int layer = std::stoi(key, &used);
+  if (used != key.size() || layer < 0 || std::to_string(layer) != key) {
+    throw std::out_of_range("layer key \"" + key + "\" is not a layer number");
+  }
+  return layer;
+}
+
+// A JSON array of exactly `n` non-negative finite numbers; integers only when T is integral.
 template <typename T>
 Result<std::vector<T>> NumberArray(const nlohmann::json& j, size_t n, const std::string& what) {
   if (!j.is_array() || j.size() != n) {
@@ -51,10 +81,17 @@ Result<std::vector<T>> NumberArray(const nlohmann::json& j, size_t n, const std:
   std::vector<T> out;
   out.reserve(n);
   for (const auto& v : j) {
-    if (!v.is_number()) return Status::Corruption("{}: {} is not a number", what, v.dump());
-    double d = v.get<double>();
-    if (!std::isfinite(d) || d < 0) return Status::Corruption("{}: {} out of range", what, d);
-    out.push_back(static_cast<T>(d));
+    if constexpr (std::is_integral_v<T>) {
+      if (!v.is_number_unsigned()) {
+        return Status::Corruption("{}: {} is not a non-negative integer", what, v.dump());
+      }
+      out.push_back(v.get<T>());
+    } else {
+      if (!v.is_number()) return Status::Corruption("{}: {} is not a number", what, v.dump());
+      const double d = v.get<double>();
+      if (!std::isfinite(d) || d < 0) return Status::Corruption("{}: {} out of range", what, d);
+      out.push_back(static_cast<T>(d));
+    }
   }
   return out;
 }
@@ -90,16 +127,15 @@ std::vector<double> ConcentrationCurve(const LayerGateProfile& layer) {
 Status WriteGateProfile(const GateProfile& p, const std::string& json_path) {
   nlohmann::json j;
   j["schema_version"] = 1;
-  j["model"] = {{"family", p.family},       {"scoring", p.scoring},
-                {"num_layers", p.num_layers}, {"num_experts", p.num_experts},
-                {"top_k", p.top_k},         {"moe_layers", p.moe_layers},
-                {"trunk_bytes", p.trunk_bytes}};
+  j["model"] = {
+      {"family", p.family},           {"scoring", p.scoring}, {"num_layers", p.num_layers},
+      {"num_experts", p.num_experts}, {"top_k", p.top_k},     {"moe_layers", p.moe_layers},
+      {"trunk_bytes", p.trunk_bytes}};
   nlohmann::json eb = nlohmann::json::object();
   for (const auto& [layer, bytes] : p.expert_bytes) eb[std::to_string(layer)] = bytes;
   j["model"]["expert_bytes"] = eb;
-  j["provenance"] = {{"checkpoint", p.checkpoint},
-                     {"suite", p.suite_path},
-                     {"suite_sha256", p.suite_sha256}};
+  j["provenance"] = {
+      {"checkpoint", p.checkpoint}, {"suite", p.suite_path}, {"suite_sha256", p.suite_sha256}};
   j["tokens"] = p.tokens;
   j["topm"] = p.topm;
   nlohmann::json prompts = nlohmann::json::array();
@@ -126,8 +162,7 @@ Status WriteGateProfile(const GateProfile& p, const std::string& json_path) {
     arrays.push_back(SourceFromBytes(ArrayName(l.layer, "prompt_mass"), DType::kF32, {P, E},
                                      AsBytes(l.prompt_mass)));
     arrays.push_back(SourceFromBytes(ArrayName(l.layer, "topm_experts"), DType::kU16,
-                                     {T, static_cast<uint64_t>(p.topm)},
-                                     AsBytes(l.topm_experts)));
+                                     {T, static_cast<uint64_t>(p.topm)}, AsBytes(l.topm_experts)));
     arrays.push_back(SourceFromBytes(ArrayName(l.layer, "topm_probs"), DType::kF32,
                                      {T, static_cast<uint64_t>(p.topm)}, AsBytes(l.topm_probs)));
   }
@@ -156,42 +191,41 @@ Result<GateProfile> ReadGateProfile(const std::string& json_path) {
     const auto& m = j.at("model");
     p.family = m.at("family").get<std::string>();
     p.scoring = m.at("scoring").get<std::string>();
-    p.num_layers = m.at("num_layers").get<int>();
-    p.num_experts = m.at("num_experts").get<int>();
-    p.top_k = m.at("top_k").get<int>();
-    p.moe_layers = m.at("moe_layers").get<std::vector<int>>();
-    p.trunk_bytes = m.at("trunk_bytes").get<uint64_t>();
+    p.num_layers = Whole<int>(m.at("num_layers"));
+    p.num_experts = Whole<int>(m.at("num_experts"));
+    p.top_k = Whole<int>(m.at("top_k"));
+    for (const auto& l : m.at("moe_layers")) p.moe_layers.push_back(Whole<int>(l));
+    p.trunk_bytes = Whole<uint64_t>(m.at("trunk_bytes"));
     if (p.num_experts < 1 || p.num_experts > 65535 || p.top_k < 1 || p.top_k > p.num_experts) {
       return Status::Corruption("{}: model.num_experts {} / top_k {} out of range", json_path,
                                 p.num_experts, p.top_k);
     }
     for (const auto& [layer, bytes] : m.at("expert_bytes").items()) {
-      ASSIGN_OR_RETURN(p.expert_bytes[std::stoi(layer)],
-                       NumberArray<uint64_t>(bytes, p.num_experts,
-                                             json_path + ": model.expert_bytes." + layer));
+      ASSIGN_OR_RETURN(
+          p.expert_bytes[LayerKey(layer)],
+          NumberArray<uint64_t>(bytes, p.num_experts, json_path + ": model.expert_bytes." + layer));
     }
     p.checkpoint = j.at("provenance").at("checkpoint").get<std::string>();
     p.suite_path = j.at("provenance").at("suite").get<std::string>();
     p.suite_sha256 = j.at("provenance").at("suite_sha256").get<std::string>();
-    p.tokens = j.at("tokens").get<uint64_t>();
-    p.topm = j.at("topm").get<int>();
+    p.tokens = Whole<uint64_t>(j.at("tokens"));
+    p.topm = Whole<int>(j.at("topm"));
     if (p.topm < 1 || p.topm > p.num_experts) {
-      return Status::Corruption("{}: topm {} out of range 1..{}", json_path, p.topm,
-                                p.num_experts);
+      return Status::Corruption("{}: topm {} out of range 1..{}", json_path, p.topm, p.num_experts);
     }
     for (const auto& pr : j.at("prompts")) {
       p.prompts.push_back({pr.at("id").get<std::string>(), pr.at("domain").get<std::string>(),
-                           pr.at("tokens").get<uint32_t>()});
+                           Whole<uint32_t>(pr.at("tokens"))});
     }
     if (j.contains("execution")) {
       const auto& ex = j.at("execution");
-      p.execution = {ex.at("mode").get<std::string>(), ex.at("max_rss_bytes").get<uint64_t>(),
-                     ex.at("estimated_peak_bytes").get<uint64_t>(),
-                     ex.at("peak_rss_bytes").get<uint64_t>()};
+      p.execution = {ex.at("mode").get<std::string>(), Whole<uint64_t>(ex.at("max_rss_bytes")),
+                     Whole<uint64_t>(ex.at("estimated_peak_bytes")),
+                     Whole<uint64_t>(ex.at("peak_rss_bytes"))};
     }
     for (const auto& [key, lj] : j.at("layers").items()) {
       LayerGateProfile l;
-      l.layer = std::stoi(key);
+      l.layer = LayerKey(key);
       const std::string where = json_path + ": layers." + key;
       ASSIGN_OR_RETURN(l.selection_count,
                        NumberArray<uint64_t>(lj.at("selection_count"), p.num_experts, where));
@@ -202,7 +236,7 @@ Result<GateProfile> ReadGateProfile(const std::string& json_path) {
         ASSIGN_OR_RETURN(l.domain_mass[domain],
                          NumberArray<double>(mass, p.num_experts, where + ".domain_mass"));
       }
-      l.nonfinite_tokens = lj.at("nonfinite_tokens").get<uint64_t>();
+      l.nonfinite_tokens = Whole<uint64_t>(lj.at("nonfinite_tokens"));
       p.layers.push_back(std::move(l));
     }
   } catch (const std::exception& e) {
@@ -225,8 +259,8 @@ Result<GateProfile> ReadGateProfile(const std::string& json_path) {
     if (idx >= P) return Status::Corruption("{}: token_prompt {} ≥ {} prompts", sidecar, idx, P);
   }
   for (LayerGateProfile& l : p.layers) {
-    RETURN_IF_ERROR(ReadArray(*f, ArrayName(l.layer, "coactivation"), DType::kU32, E * E,
-                              &l.coactivation));
+    RETURN_IF_ERROR(
+        ReadArray(*f, ArrayName(l.layer, "coactivation"), DType::kU32, E * E, &l.coactivation));
     RETURN_IF_ERROR(
         ReadArray(*f, ArrayName(l.layer, "prompt_mass"), DType::kF32, P * E, &l.prompt_mass));
     RETURN_IF_ERROR(ReadArray(*f, ArrayName(l.layer, "topm_experts"), DType::kU16, T * p.topm,
@@ -234,7 +268,8 @@ Result<GateProfile> ReadGateProfile(const std::string& json_path) {
     RETURN_IF_ERROR(
         ReadArray(*f, ArrayName(l.layer, "topm_probs"), DType::kF32, T * p.topm, &l.topm_probs));
     for (uint16_t e : l.topm_experts) {
-      if (e >= E) return Status::Corruption("{}: layer {} names expert {} ≥ {}", sidecar, l.layer, e, E);
+      if (e >= E)
+        return Status::Corruption("{}: layer {} names expert {} ≥ {}", sidecar, l.layer, e, E);
     }
   }
   return p;
@@ -254,14 +289,15 @@ std::string RankingCsv(const GateProfile& p, int layer) {
   std::vector<int> order(p.num_experts);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return mass[a] > mass[b]; });
-  std::string out = fmt::format("# moedist gate-mass ranking, {}\n",
-                                layer >= 0 ? fmt::format("layer {}", layer) : "all profiled layers");
+  std::string out =
+      fmt::format("# moedist gate-mass ranking, {}\n",
+                  layer >= 0 ? fmt::format("layer {}", layer) : "all profiled layers");
   out += fmt::format("# family {}, {} experts, top-{}, {} tokens, {} prompts\n", p.family,
                      p.num_experts, p.top_k, p.tokens, p.prompts.size());
   out += "expert_id,gate_mass,mass_pct,selection_count\n";
   for (int e : order) {
-    out += fmt::format("{},{:.6f},{:.4f},{}\n", e, mass[e], total > 0 ? 100.0 * mass[e] / total : 0.0,
-                       count[e]);
+    out += fmt::format("{},{:.6f},{:.4f},{}\n", e, mass[e],
+                       total > 0 ? 100.0 * mass[e] / total : 0.0, count[e]);
   }
   return out;
 }

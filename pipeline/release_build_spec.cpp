@@ -119,6 +119,8 @@ Status ParseBudgetPlan(const FieldReader& r, const nlohmann::json& obj, ReleaseS
           where, fixed);
     }
   }
+  // Without "nodes" the spec would fall back to a fixed split and drop node_bytes unsaid.
+  if (!r.Has("nodes")) return Status::InvalidArgument("{}: \"node_bytes\" needs \"nodes\"", where);
   RETURN_IF_ERROR(r.Integer("nodes", &p->nodes, 1, 65536));
   if (!r.Has("node_bytes")) {
     return Status::InvalidArgument("{}: \"nodes\" needs \"node_bytes\"", where);

@@ -128,7 +128,8 @@ void PreTokenizer::ApplyStep(const Step& step, PreTokenizeScratch* s) const {
     const auto piece = all.subspan(begin, end - begin);
     s->marked.clear();
     size_t last = 0;
-    auto mark = [&](size_t b, size_t e) {
+    // `begin` by value: clang before 16 cannot capture a structured binding (the fuzz build).
+    auto mark = [&, begin = begin](size_t b, size_t e) {
       if (last < b) s->marked.push_back({{begin + last, begin + b}, step.invert});
       s->marked.push_back({{begin + b, begin + e}, !step.invert});
       last = e;

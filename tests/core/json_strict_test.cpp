@@ -29,6 +29,25 @@ TEST(JsonStrict, RefusesEachDefectWithAReason) {
   }
 }
 
+// nlohmann-json stops at a NUL byte as if the input ended there; verify_fuzz found a
+// distribution.json.sig with bytes appended after a NUL that still verified
+// (tests/fuzz/regressions/verify_fuzz/sig_bytes_after_nul).
+TEST(JsonStrict, RefusesANulByteAnywhere) {
+  using namespace std::string_view_literals;
+  const std::string_view cases[] = {
+      "{\"a\": 1}\0"sv,
+      "{\"a\": 1}\n\0\0\0\xff garbage"sv,
+      "\0{\"a\": 1}"sv,
+      "{\"a\": \"x\0y\"}"sv,
+  };
+  for (std::string_view text : cases) {
+    auto r = ParseJsonStrict(text, "test.json");
+    ASSERT_FALSE(r.ok()) << text.size();
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+    EXPECT_NE(r.status().message().find("NUL byte"), std::string::npos) << r.status().message();
+  }
+}
+
 TEST(JsonStrict, SameKeyInSiblingObjectsIsFine) {
   auto r = ParseJsonStrict(R"({"a": {"k": 1}, "b": {"k": 2}, "c": [{"k": 1}, {"k": 2}]})", "t");
   ASSERT_TRUE(r.ok()) << r.status().ToString();

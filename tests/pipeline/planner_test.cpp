@@ -213,6 +213,16 @@ TEST_F(CustomAssign, RefusesMissingAndDuplicatedExperts) {
   EXPECT_NE(r.status().message().find("40 is not an expert id"), std::string::npos);
 }
 
+// "profiled" that is not a boolean threw nlohmann's type_error out of PlanFromAssignmentJson,
+// which `plan --strategy custom` does not catch (found while writing plan_fuzz).
+TEST_F(CustomAssign, RefusesProfiledThatIsNotABoolean) {
+  auto r = Plan("{\"groups\": [[" + Range(0, 16) + "], [" + Range(16, 32) +
+                "]], \"profiled\": \"yes\"}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("expected true or false"), std::string::npos)
+      << r.status().message();
+}
+
 TEST(GateProfileFile, RoundTripsThroughJsonAndSidecar) {
   GateProfile p = MakePlantedProfile({});
   const fs::path path =

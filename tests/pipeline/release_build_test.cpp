@@ -416,6 +416,8 @@ TEST(ReleaseSpecParse, BudgetPlanFields) {
       {{{"nodes", 4}, {"node_bytes", 9}, {"groups", 2}}, "fixed split"},
       {{{"groups", 2}, {"measure", 2}}, "needs \"nodes\""},
       {{{"nodes", 0}, {"node_bytes", 9}}, "plan.nodes"},
+      // Was accepted as a fixed split of 2 groups, node_bytes ignored (release_spec_fuzz).
+      {{{"node_bytes", "1G"}}, "needs \"nodes\""},
   };
   for (const auto& [plan, want] : bad) {
     json j = spec;

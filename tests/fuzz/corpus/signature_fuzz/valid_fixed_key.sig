@@ -1,0 +1,1 @@
+{"algorithm":"ed25519","key_id":"8512fba411354a98a051e5d4e2186ceabb9a540d2a0d151e62d3784c9cd7bd4c","signature":"Bpue9bMB80ZQ9HD2BE1dMWtwRkUIdP8Uvi0i4mikrJ0FA5VFyqfhjAq3DI++XESO8eX4DOPSJsDvdLB7lgUwAA=="}
