@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -90,6 +91,11 @@ class Checkpoints {
   std::atomic<uint64_t> count_{0};
 };
 
+// Where a step's cached file appears under OUT.
+std::string PublishTarget(const BuildStep& step, const CachedFile& f) {
+  return step.publish_dir.empty() ? f.path : step.publish_dir + "/" + f.path;
+}
+
 std::vector<PublishItem> PublishPlan(const std::vector<BuildStep>& steps,
                                      const std::map<std::string, CacheEntry>& entries) {
   std::map<std::string, std::string> targets;  // a later step's file replaces an earlier one's
@@ -97,8 +103,7 @@ std::vector<PublishItem> PublishPlan(const std::vector<BuildStep>& steps,
     auto it = entries.find(s.name);
     if (it == entries.end()) continue;
     for (const CachedFile& f : it->second.files) {
-      const std::string target = s.publish_dir.empty() ? f.path : s.publish_dir + "/" + f.path;
-      targets[target] = (fs::path(it->second.out_dir) / f.path).string();
+      targets[PublishTarget(s, f)] = (fs::path(it->second.out_dir) / f.path).string();
     }
   }
   std::vector<PublishItem> items;
@@ -217,12 +222,11 @@ std::vector<std::string> ReleaseSteps(const std::vector<BuildStep>& steps,
   for (const BuildStep& s : steps) {
     auto it = entries.find(s.name);
     if (it == entries.end()) continue;
-    for (const CachedFile& f : it->second.files) {
-      const std::string target = s.publish_dir.empty() ? f.path : s.publish_dir + "/" + f.path;
-      if (target.starts_with("dist/")) {
-        names.push_back(s.name);
-        break;
-      }
+    const auto& files = it->second.files;
+    if (std::any_of(files.begin(), files.end(), [&](const CachedFile& f) {
+          return PublishTarget(s, f).starts_with("dist/");
+        })) {
+      names.push_back(s.name);
     }
   }
   return names;

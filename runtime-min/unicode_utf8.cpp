@@ -6,26 +6,12 @@ namespace {
 // Bytes a maximal subpart starting at s[i] spans: the lead byte plus the continuation bytes
 // that could still have begun a valid sequence (Unicode 15, section 3.9, table 3-7).
 size_t MaximalSubpart(std::string_view s, size_t i) {
-  const auto b0 = static_cast<uint8_t>(s[i]);
-  size_t len;
-  uint8_t lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 1;
-  }
+  const Utf8Lead lead = Utf8LeadOf(static_cast<uint8_t>(s[i]));
+  if (lead.length == 0) return 1;
   size_t k = 1;
-  for (; k < len && i + k < s.size(); ++k) {
+  for (; k < lead.length && i + k < s.size(); ++k) {
     const auto b = static_cast<uint8_t>(s[i + k]);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) break;
+    if (b < (k == 1 ? lead.lo : 0x80) || b > (k == 1 ? lead.hi : 0xBF)) break;
   }
   return k;
 }

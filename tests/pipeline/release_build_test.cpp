@@ -74,6 +74,16 @@ ReleaseBuildReport Build(const std::string& release, bool dry_run = false) {
   return r.ok() ? *r : ReleaseBuildReport{};
 }
 
+// A build of `release` that a held lock refuses: FailedPrecondition, naming `what`.
+void ExpectRefusedNaming(const std::string& release, const std::string& what) {
+  ReleaseBuildOptions o;
+  o.release_path = release;
+  auto r = RunReleaseBuild(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find(what), std::string::npos) << r.status().message();
+}
+
 std::map<std::string, std::string> States(const ReleaseBuildReport& r) {
   std::map<std::string, std::string> m;
   for (const StepOutcome& s : r.steps) m[s.name] = s.state;
@@ -218,13 +228,8 @@ TEST(ReleaseBuild, SecondBuildIntoALockedOutputFailsFastNamingTheLock) {
   const std::string release = WriteSpec(d, BaseSpec(d));
   auto held = AcquireBuildLock(d.Sub("out"));
   ASSERT_TRUE(held.ok()) << held.status().ToString();
-  ReleaseBuildOptions o;
-  o.release_path = release;
   const auto start = std::chrono::steady_clock::now();
-  auto r = RunReleaseBuild(o);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(r.status().message().find(kBuildLockFile), std::string::npos) << r.status().message();
+  ExpectRefusedNaming(release, kBuildLockFile);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
   EXPECT_FALSE(fs::exists(d.Sub("out/.moedist-cache")));
 }
@@ -236,13 +241,7 @@ TEST(ReleaseBuild, ABuildIntoAReleaseAnotherCommandIsWritingFailsNamingTheReleas
   const std::string release = WriteSpec(d, BaseSpec(d));
   auto held = LockRelease(d.Sub("out/dist"));
   ASSERT_TRUE(held.ok()) << held.status().ToString();
-  ReleaseBuildOptions o;
-  o.release_path = release;
-  auto r = RunReleaseBuild(o);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(r.status().message().find(ReleaseLockPath(d.Sub("out/dist"))), std::string::npos)
-      << r.status().message();
+  ExpectRefusedNaming(release, ReleaseLockPath(d.Sub("out/dist")));
   EXPECT_FALSE(fs::exists(d.Sub("out/dist")));
 }
 

@@ -2,13 +2,13 @@
 // unmasked and with the fixture's two expert masks. Logits within 1e-4 of the reference (bf16
 // checkpoints: of the f32_compute.* reference, since runtime-min computes in f32), the same
 // expert set per layer and token, and the same routing weights within 1e-4.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <ostream>
-
-#include <gtest/gtest.h>
 
 #include "hf_fixture_testutil.h"
 #include "runtime-min/forward.h"
@@ -27,7 +27,9 @@ struct Case {
   std::string variant;  // "unmasked", "mask_a", "mask_b"
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.family << "/" << c.variant; }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.family << "/" << c.variant;
+}
 
 std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
   return info.param.family + "_" + info.param.variant;

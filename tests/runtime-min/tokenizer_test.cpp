@@ -1,8 +1,8 @@
-// Tokenizer tests, in layers: exact ids against Hugging Face references (Qwen3 from tests/fixtures/,
-// Llama-2 and DeepSeek-V3 from tests/runtime-min/data, computed by tokref/make_tokenizer_refs.mjs
-// with @huggingface/tokenizers), decode round trips, table-driven unit tests of the parts (regex
-// engine, NFC, BPE merge order, added tokens, split behaviors) on toy tokenizers, malformed
-// tokenizer.json files, and long inputs that would expose quadratic time.
+// Tokenizer tests, in layers: exact ids against Hugging Face references (Qwen3 from
+// tests/fixtures/, Llama-2 and DeepSeek-V3 from tests/runtime-min/data, computed by
+// tokref/make_tokenizer_refs.mjs with @huggingface/tokenizers), decode round trips, table-driven
+// unit tests of the parts (regex engine, NFC, BPE merge order, added tokens, split behaviors) on
+// toy tokenizers, malformed tokenizer.json files, and long inputs that would expose quadratic time.
 #include "runtime-min/tokenizer.h"
 
 #include <fmt/format.h>
