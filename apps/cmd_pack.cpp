@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <thread>
 
 #include "apps/command_registry.h"
@@ -20,17 +21,36 @@ struct PackCliOptions {
   std::string plan;
   std::string recipe;
   std::string format = "safetensors";
+  std::string layout = "groups";
   std::string recheck_source = "stamp";
   bool json = false;
 };
 
 void PrintReport(const PackReport& r) {
+  // Expert bundles (--layout experts) are summed on one line: a model has thousands.
+  uint64_t expert_bundles = 0, expert_bytes = 0;
+  std::map<std::string, int> expert_types;
   for (const std::string& b : r.bundles) {
+    const uint64_t bytes = r.bundle_bytes.count(b) ? r.bundle_bytes.at(b) : 0;
+    auto it = r.stored_types.find(b);
+    if (b.starts_with("expert-")) {
+      expert_bundles += 1;
+      expert_bytes += bytes;
+      if (it != r.stored_types.end()) {
+        for (const auto& [type, n] : it->second) expert_types[type] += n;
+      }
+      continue;
+    }
     std::string types;
-    if (auto it = r.stored_types.find(b); it != r.stored_types.end()) {
+    if (it != r.stored_types.end()) {
       for (const auto& [type, n] : it->second) types += fmt::format(" {}×{}", n, type);
     }
-    fmt::print("{:<10} {:>14} bytes{}\n", b, r.bundle_bytes.count(b) ? r.bundle_bytes.at(b) : 0,
+    fmt::print("{:<10} {:>14} bytes{}\n", b, bytes, types);
+  }
+  if (expert_bundles > 0) {
+    std::string types;
+    for (const auto& [type, n] : expert_types) types += fmt::format(" {}×{}", n, type);
+    fmt::print("expert-*   {:>14} bytes in {} expert bundles{}\n", expert_bytes, expert_bundles,
                types);
   }
   for (const NodeInfo& n : r.nodes) {
@@ -54,6 +74,7 @@ void PrintReport(const PackReport& r) {
 int RunPack(PackCliOptions& o) {
   o.req.format = *ParseNodeFileFormat(o.format);  // CLI11 checked the spellings
   o.req.source_recheck = *ParseSourceRecheck(o.recheck_source);
+  o.req.layout = *ParsePackLayoutKind(o.layout);
   auto plan = ReadPlanFile(o.plan);
   if (!plan.ok()) return ReportError("pack", plan.status());
   o.req.plan = std::move(plan).value();
@@ -114,6 +135,12 @@ Registrar registrar(
                       "node-<k>/node-<k>.gguf per node that llama.cpp loads, nothing else) or "
                       "both")
            ->check(CLI::IsMember({"safetensors", "gguf", "both"}));
+       sub.add_option("--layout", o->layout,
+                      "how routed experts are stored: groups (group-<k>/ and overlay/, "
+                      "default) or experts (one expert-<layer>-<id>/ bundle per expert: a plan "
+                      "or overlay change rewrites only the experts that moved, and a node "
+                      "downloads only the experts it holds)")
+           ->check(CLI::IsMember({"groups", "experts"}));
        sub.add_option("--recheck-source", o->recheck_source,
                       "after packing, check the checkpoint did not change while it was read: "
                       "stamp (inode, size, mtime and ctime as when it was hashed; default), "

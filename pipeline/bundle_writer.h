@@ -44,10 +44,13 @@ struct BundleShard {
 };
 
 struct BundlePlan {
-  std::string name;                   // directory name: "trunk", "group-0", "overlay", "node-1"
+  std::string name;  // directory: "trunk", "group-0", "overlay", "expert-3-17", "node-1"
   std::vector<BundleTensor> tensors;  // sorted by name after AssignShards
   std::vector<BundleShard> shards;
   std::map<std::string, size_t, std::less<>> shard_of;  // tensor name -> index into shards
+  // Whether pack writes model.safetensors.index.json for it (not for expert-<l>-<e> bundles,
+  // which only node indexes read).
+  bool write_index = true;
 
   const BundleTensor* Find(std::string_view tensor) const;
   uint64_t total_bytes() const;

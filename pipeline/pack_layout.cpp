@@ -108,6 +108,9 @@ class LayoutBuilder {
   };
 
   BundlePlan& Bundle(const std::string& name);
+  // The bundle that stores routed expert `expert` of `layer`: its group's, the overlay, or
+  // (experts layout) its own.
+  std::string RoutedBundle(int layer, int expert) const;
   Status PairScales(const std::vector<ClassifiedTensor>& classified);
   // Stores `s` in `bundle` (axis-0 indices for packed slices), with the recipe's type or
   // `forced`; a kept weight brings its scale along.
@@ -136,6 +139,9 @@ class LayoutBuilder {
   uint32_t fp8_rows_ = 128, fp8_cols_ = 128;
   ReleaseLayout out_;
   std::map<std::string, size_t> bundle_index_;
+  // Bundles whose experts are overlay experts (the recipe's "overlay" class): "overlay", or in
+  // the experts layout the overlay experts' own bundles.
+  std::set<std::string> overlay_bundles_;
   std::map<std::string, const ClassifiedTensor*> scale_of_;  // weight name -> its scale
   std::set<std::string> paired_scales_;
   std::map<std::string, std::pair<int, int>> expert_of_;  // stored routed name -> (layer, expert)
@@ -182,6 +188,17 @@ BundlePlan& LayoutBuilder::Bundle(const std::string& name) {
   return out_.bundles[it->second];
 }
 
+std::string LayoutBuilder::RoutedBundle(int layer, int expert) const {
+  if (options_.kind == PackLayoutKind::kExperts) return ExpertBundleName(layer, expert);
+  const LayerPlan& lp = plan_.layers.at(layer);
+  for (size_t k = 0; k < lp.groups.size(); ++k) {
+    if (std::binary_search(lp.groups[k].begin(), lp.groups[k].end(), expert)) {
+      return GroupBundle(static_cast<int>(k));
+    }
+  }
+  return std::string(kOverlay);  // CheckPlan: every expert is in one group or the overlay
+}
+
 Status LayoutBuilder::PairScales(const std::vector<ClassifiedTensor>& classified) {
   std::map<std::string, const ClassifiedTensor*> by_name;
   for (const ClassifiedTensor& c : classified) by_name[c.tensor->name] = &c;
@@ -208,7 +225,7 @@ Result<std::vector<LayoutBuilder::Stored>> LayoutBuilder::AddStored(
   const CheckpointTensor& t = *s.tensor;
   std::vector<uint64_t> shape = t.shape();
   if (axis0) shape[0] = axis0->size();
-  const bool overlay = bundle == kOverlay;
+  const bool overlay = overlay_bundles_.count(bundle) > 0;
   TensorFacts facts{
       t.name,  s.role.cls,
       overlay, t.dtype(),
@@ -267,14 +284,7 @@ Status LayoutBuilder::AddTensor(const ClassifiedTensor& c) {
   }
   const int layer = c.role.layer;
   if (c.role.cls == TensorClass::kRoutedExpert) {
-    const LayerPlan& lp = plan_.layers.at(layer);
-    std::string bundle = std::string(kOverlay);
-    for (size_t k = 0; k < lp.groups.size(); ++k) {
-      if (std::binary_search(lp.groups[k].begin(), lp.groups[k].end(), c.role.expert)) {
-        bundle = GroupBundle(static_cast<int>(k));
-      }
-    }
-    ASSIGN_OR_RETURN(auto stored, AddStored(bundle, s, std::nullopt));
+    ASSIGN_OR_RETURN(auto stored, AddStored(RoutedBundle(layer, c.role.expert), s, std::nullopt));
     for (const Stored& st : stored) expert_of_[st.name] = {layer, c.role.expert};
     if (c.role.part == TensorPart::kWeight) {
       expert_weights_[{layer, c.role.expert, c.role.projection}] = {c.tensor->name,
@@ -285,10 +295,16 @@ Status LayoutBuilder::AddTensor(const ClassifiedTensor& c) {
   if (c.role.cls == TensorClass::kRoutedExpertsPacked) {
     const LayerPlan& lp = plan_.layers.at(layer);
     std::vector<std::pair<std::string, std::vector<int>>> parts;
-    for (size_t k = 0; k < lp.groups.size(); ++k) {
-      parts.push_back({GroupBundle(static_cast<int>(k)), lp.groups[k]});
+    if (options_.kind == PackLayoutKind::kExperts) {
+      for (int e = 0; e < cfg_.routing.num_experts; ++e) {
+        parts.push_back({ExpertBundleName(layer, e), {e}});
+      }
+    } else {
+      for (size_t k = 0; k < lp.groups.size(); ++k) {
+        parts.push_back({GroupBundle(static_cast<int>(k)), lp.groups[k]});
+      }
+      if (!lp.overlay.empty()) parts.push_back({std::string(kOverlay), lp.overlay});
     }
-    if (!lp.overlay.empty()) parts.push_back({std::string(kOverlay), lp.overlay});
     for (const auto& [bundle, experts] : parts) {
       ASSIGN_OR_RETURN(auto stored, AddStored(bundle, s, experts));
       for (const Stored& st : stored) {
@@ -321,11 +337,23 @@ Status LayoutBuilder::AssignBundleShards() {
   take(std::string(kTrunk));
   for (int k = 0; k < plan_.num_groups; ++k) take(GroupBundle(k));
   take(std::string(kOverlay));
+  for (const auto& [layer, _] : plan_.layers) {
+    for (int e = 0; e < cfg_.routing.num_experts; ++e) {
+      const size_t before = ordered.size();
+      take(ExpertBundleName(layer, e));
+      if (ordered.size() > before) out_.expert_bundles[ExpertBundleName(layer, e)] = {layer, e};
+    }
+  }
   out_.bundles = std::move(ordered);
   bundle_index_.clear();
   for (size_t i = 0; i < out_.bundles.size(); ++i) {
     bundle_index_[out_.bundles[i].name] = i;
     RETURN_IF_ERROR(AssignShards(out_.bundles[i], options_.shard_bytes));
+    // An expert bundle is read only through node indexes: its own index would double the
+    // release's file count (and manifest size) for nothing.
+    if (options_.kind == PackLayoutKind::kExperts && out_.bundles[i].name != kTrunk) {
+      out_.bundles[i].write_index = false;
+    }
   }
   return Status::Ok();
 }
@@ -467,9 +495,19 @@ Status LayoutBuilder::PlanNode(int g) {
         "every layer)",
         info.node, info.mode_reason, packed_.begin()->first);
   }
+  // The bundles holding the node's routed experts, in release order.
+  std::vector<std::string> expert_bundles;
+  if (options_.kind == PackLayoutKind::kExperts) {
+    for (const auto& [layer, nl] : info.layers) {
+      for (int e : nl.held) expert_bundles.push_back(ExpertBundleName(layer, e));
+    }
+  } else {
+    expert_bundles.push_back(GroupBundle(g));
+    if (bundle_index_.count(std::string(kOverlay))) expert_bundles.push_back(std::string(kOverlay));
+  }
+  const std::set<std::string> holds_experts(expert_bundles.begin(), expert_bundles.end());
   info.bundles.push_back(std::string(kTrunk));
-  info.bundles.push_back(GroupBundle(g));
-  if (bundle_index_.count(std::string(kOverlay))) info.bundles.push_back(std::string(kOverlay));
+  info.bundles.insert(info.bundles.end(), expert_bundles.begin(), expert_bundles.end());
   info.bundles.push_back(info.node);
 
   nlohmann::json weight_map = nlohmann::json::object();
@@ -488,8 +526,9 @@ Status LayoutBuilder::PlanNode(int g) {
     if (slice && routers_.count(t.name)) continue;
     expose(t.name, trunk, t);
   }
-  // Routed experts of the group and the overlay, renumbered in slice mode.
-  for (const std::string& bname : {GroupBundle(g), std::string(kOverlay)}) {
+  // Routed experts of the group and the overlay (or of their expert bundles), renumbered in
+  // slice mode.
+  for (const std::string& bname : expert_bundles) {
     auto bi = bundle_index_.find(bname);
     if (bi == bundle_index_.end()) continue;
     const BundlePlan& b = out_.bundles[bi->second];
@@ -512,7 +551,7 @@ Status LayoutBuilder::PlanNode(int g) {
     uint64_t bytes = 0;
     for (int e : held) {
       for (const auto& [bname, experts] : p.experts) {
-        if (bname != GroupBundle(g) && bname != kOverlay) continue;
+        if (!holds_experts.count(bname)) continue;
         auto pos = std::lower_bound(experts.begin(), experts.end(), e);
         if (pos == experts.end() || *pos != e) continue;
         const BundlePlan& b = out_.bundles[bundle_index_.at(bname)];
@@ -592,6 +631,12 @@ Result<ReleaseLayout> LayoutBuilder::Build(const std::vector<ClassifiedTensor>& 
     }
   }
   RETURN_IF_ERROR(PairScales(classified));
+  overlay_bundles_.insert(std::string(kOverlay));
+  if (options_.kind == PackLayoutKind::kExperts) {
+    for (const auto& [layer, lp] : plan_.layers) {
+      for (int e : lp.overlay) overlay_bundles_.insert(ExpertBundleName(layer, e));
+    }
+  }
   Bundle(std::string(kTrunk));
   for (const ClassifiedTensor& c : classified) RETURN_IF_ERROR(AddTensor(c));
   RETURN_IF_ERROR(AssignBundleShards());
@@ -603,6 +648,20 @@ Result<ReleaseLayout> LayoutBuilder::Build(const std::vector<ClassifiedTensor>& 
 }
 
 }  // namespace
+
+std::optional<PackLayoutKind> ParsePackLayoutKind(std::string_view name) {
+  if (name == "groups") return PackLayoutKind::kGroups;
+  if (name == "experts") return PackLayoutKind::kExperts;
+  return std::nullopt;
+}
+
+std::string_view PackLayoutKindName(PackLayoutKind kind) {
+  return kind == PackLayoutKind::kExperts ? "experts" : "groups";
+}
+
+std::string ExpertBundleName(int layer, int expert) {
+  return fmt::format("expert-{}-{}", layer, expert);
+}
 
 const BundlePlan* ReleaseLayout::FindBundle(std::string_view name) const {
   for (const BundlePlan& b : bundles) {

@@ -7,6 +7,10 @@
 //              layouts keep their packed tensor, holding only the group's experts along axis 0
 //              in ascending id order;
 //   overlay/   the same for the overlay experts (only when some layer has an overlay);
+//   or, with PackLayoutKind::kExperts, in place of group-<k>/ and overlay/:
+//   expert-<layer>-<id>/ one routed expert of one layer (packed layouts: its axis-0 slice), so
+//              a node downloads exactly the experts it holds and a plan change rewrites only
+//              the experts that moved (docs/formats/bundle.md "Expert layout");
 //   node-<g>/  config.json, moedist_node.json, an index that points into the bundles above (and
 //              renames experts in slice mode), the sliced routers in its own small shard (slice
 //              mode), expert_mask.json (mask mode), and the checkpoint's tokenizer files.
@@ -17,7 +21,10 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -55,8 +62,11 @@ struct NodePlan {
 };
 
 struct ReleaseLayout {
-  std::vector<BundlePlan> bundles;  // trunk, group-0 .. group-<G-1>, overlay (if any)
+  // trunk, group-0 .. group-<G-1>, overlay (if any); or trunk, expert-<layer>-<id> in order
+  std::vector<BundlePlan> bundles;
   std::vector<NodePlan> nodes;
+  // Experts layout: expert-<layer>-<id> bundle -> (layer, expert id).
+  std::map<std::string, std::pair<int, int>> expert_bundles;
   std::vector<TensorDecision> decisions;
   std::vector<std::string> aux_files;  // small checkpoint files copied into each node
   std::vector<std::string> warnings;
@@ -67,7 +77,19 @@ struct ReleaseLayout {
   const BundlePlan* FindBundle(std::string_view name) const;
 };
 
+// How routed experts are grouped into bundles (directories, the unit a node downloads).
+enum class PackLayoutKind {
+  kGroups,   // group-<k>/ and overlay/: few files, but any plan change rewrites whole groups
+  kExperts,  // expert-<layer>-<id>/: one bundle per routed expert and layer
+};
+// "groups", "experts".
+std::optional<PackLayoutKind> ParsePackLayoutKind(std::string_view name);
+std::string_view PackLayoutKindName(PackLayoutKind kind);
+// The bundle holding expert `expert` of MoE layer `layer` in the experts layout.
+std::string ExpertBundleName(int layer, int expert);
+
 struct LayoutOptions {
+  PackLayoutKind kind = PackLayoutKind::kGroups;
   uint64_t shard_bytes = uint64_t{4} << 30;
   // Non-null: block-quantized tensors the importance matrix describes are quantized with its
   // weights; a warning lists block-quantized tensors it does not describe.

@@ -40,11 +40,20 @@ char Kind(const fs::path& p) {
   return '?';
 }
 
+// expert-<layer>-<id> (pack --layout experts).
+bool ExpertBundle(std::string_view name) {
+  if (!name.starts_with("expert-")) return false;
+  std::string_view rest = name.substr(7);
+  const size_t dash = rest.find('-');
+  if (dash == std::string_view::npos) return false;
+  return NumberedName(rest.substr(0, dash), "") && NumberedName(rest.substr(dash + 1), "");
+}
+
 }  // namespace
 
 bool IsPackBundleName(const std::string& name) {
   return name == "trunk" || name == "overlay" || NumberedName(name, "group-") ||
-         NumberedName(name, "node-");
+         NumberedName(name, "node-") || ExpertBundle(name);
 }
 
 bool IsPackBundleFileName(const std::string& name) {

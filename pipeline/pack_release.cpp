@@ -257,6 +257,20 @@ std::optional<SourceRecheck> ParseSourceRecheck(std::string_view name) {
   return std::nullopt;
 }
 
+// distribution.json's facts of a shared bundle: its kind ("trunk", "group", "overlay",
+// "expert" with its layer and id) and tensor count.
+nlohmann::json BundleFacts(const BundlePlan& b, const ReleaseLayout& layout) {
+  nlohmann::json facts = {{"tensors", b.tensors.size()}};
+  if (auto it = layout.expert_bundles.find(b.name); it != layout.expert_bundles.end()) {
+    facts["kind"] = "expert";
+    facts["layer"] = it->second.first;
+    facts["expert"] = it->second.second;
+  } else {
+    facts["kind"] = b.name.starts_with("group-") ? "group" : b.name;
+  }
+  return facts;
+}
+
 Result<PackReport> PackRelease(const PackRequest& req) {
   const auto start = std::chrono::steady_clock::now();
   const std::string& dist = req.out_dir;
@@ -275,9 +289,15 @@ Result<PackReport> PackRelease(const PackRequest& req) {
     ASSIGN_OR_RETURN(standins, ReadStandInFile(req.plan.standins_file, req.plan, cfg.hidden_size,
                                                cfg.moe_intermediate_size));
   }
+  if (req.layout == PackLayoutKind::kExperts && req.format == NodeFileFormat::kGguf) {
+    return Status::InvalidArgument(
+        "--layout experts with --format gguf: a node GGUF is one file holding each layer's "
+        "experts as one tensor, so there are no expert files to lay out (use --format both to "
+        "get expert bundles and node GGUFs)");
+  }
   ASSIGN_OR_RETURN(ReleaseLayout layout,
                    PlanRelease(*ckpt, classified, req.plan, req.recipe,
-                               {req.shard_bytes, imatrix ? &*imatrix : nullptr,
+                               {req.layout, req.shard_bytes, imatrix ? &*imatrix : nullptr,
                                 standins ? &*standins : nullptr}));
   if (req.format != NodeFileFormat::kSafetensors) {
     std::vector<NodeInfo> infos;
@@ -332,6 +352,7 @@ Result<PackReport> PackRelease(const PackRequest& req) {
     return Status::Ok();
   };
   for (const BundlePlan& b : layout.bundles) {
+    if (!b.write_index) continue;
     RETURN_IF_ERROR(text_file(b.name + "/" + std::string(kBundleIndexFile), BundleIndexText(b)));
     RETURN_IF_ERROR(CheckBundleIndex(out, b));
   }
@@ -404,6 +425,7 @@ Result<PackReport> PackRelease(const PackRequest& req) {
     overlay_sizes[std::to_string(layer)] = lp.overlay.size();
   }
   sections.partition = {{"layers", part_layers},
+                        {"layout", PackLayoutKindName(req.layout)},
                         {"num_groups", req.plan.num_groups},
                         {"strategy", req.plan.strategy}};
   sections.overlay = {{"experts_per_layer", overlay_sizes}};
@@ -420,8 +442,7 @@ Result<PackReport> PackRelease(const PackRequest& req) {
   const bool gguf_only = req.format == NodeFileFormat::kGguf;
   for (const BundlePlan& b : layout.bundles) {
     if (gguf_only) break;  // the node GGUFs are self-contained; no shared bundles are kept
-    sections.bundle_facts[b.name] = {{"kind", b.name.starts_with("group-") ? "group" : b.name},
-                                     {"tensors", b.tensors.size()}};
+    sections.bundle_facts[b.name] = BundleFacts(b, layout);
   }
   for (const NodePlan& n : layout.nodes) {
     nlohmann::json held = nlohmann::json::object();

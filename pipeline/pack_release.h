@@ -55,6 +55,9 @@ struct PackRequest {
   std::string out_dir;  // DIST
   int threads = 1;      // shards written at once
   uint64_t shard_bytes = uint64_t{4} << 30;
+  // groups: group-<k>/ + overlay/; experts: one bundle per routed expert and layer
+  // (pack_layout.h, docs/formats/bundle.md "Expert layout").
+  PackLayoutKind layout = PackLayoutKind::kGroups;
   // safetensors: sharded bundles; both: plus node-<k>/node-<k>.gguf; gguf: only the node GGUFs
   // (pack_gguf_nodes.h).
   NodeFileFormat format = NodeFileFormat::kSafetensors;

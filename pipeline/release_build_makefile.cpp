@@ -102,7 +102,8 @@ Result<std::string> ReleaseMakefile(const ReleaseSpec& s, const MakefileSettings
   const ReleaseSpecRelease& r = s.release;
   std::string pack = "cd $(OUT) && $(MOEDIST) pack $(CKPT) plan/plan.json -o dist";
   if (!s.pack.recipe.empty()) pack += " --recipe " + s.pack.recipe;
-  pack += fmt::format(" -j {} --shard-bytes {}", m.threads, s.pack.shard_bytes);
+  pack += fmt::format(" -j {} --shard-bytes {} --layout {}", m.threads, s.pack.shard_bytes,
+                      s.pack.layout);
   if (!r.name.empty()) pack += " --release-name " + r.name;
   pack += fmt::format(" --release-version {} --created {}", r.version, r.created);
   pack +=

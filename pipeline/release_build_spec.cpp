@@ -6,8 +6,10 @@
 #include "core/byte_size.h"
 #include "core/json_strict.h"
 #include "core/mapped_file.h"
+#include "core/printable.h"
 #include "manifest/release_path.h"
 #include "manifest/release_time.h"
+#include "pipeline/pack_layout.h"
 
 namespace moedist {
 namespace {
@@ -214,10 +216,15 @@ Result<ReleaseSpec> ParseReleaseSpec(std::string_view text, const std::string& s
   if (!r.Has("plan")) return Status::InvalidArgument("{}: missing required field \"plan\"", source);
   RETURN_IF_ERROR(ParsePlan(r.Sub("plan"), j["plan"], &s.plan, source + ".plan"));
   FieldReader pack = r.Sub("pack");
-  RETURN_IF_ERROR(pack.CheckObject({"recipe", "imatrix", "shard_bytes"}));
+  RETURN_IF_ERROR(pack.CheckObject({"recipe", "imatrix", "shard_bytes", "layout"}));
   RETURN_IF_ERROR(pack.Path("recipe", &s.pack.recipe));
   RETURN_IF_ERROR(pack.Path("imatrix", &s.pack.imatrix));
   RETURN_IF_ERROR(pack.Integer("shard_bytes", &s.pack.shard_bytes, 1, int64_t{1} << 50));
+  RETURN_IF_ERROR(pack.String("layout", &s.pack.layout));
+  if (!ParsePackLayoutKind(s.pack.layout)) {
+    return Status::InvalidArgument("{}.pack.layout: \"{}\" is not one of groups, experts", source,
+                                   Printable(s.pack.layout));
+  }
   if (!r.Has("release")) {
     return Status::InvalidArgument("{}: missing required field \"release\"", source);
   }

@@ -42,6 +42,7 @@ struct ReleaseSpecPack {
   std::string recipe;   // resolved path; "" = keep every tensor as it is
   std::string imatrix;  // resolved path of an imatrix GGUF (pack --imatrix); "" = none
   uint64_t shard_bytes = uint64_t{4} << 30;
+  std::string layout = "groups";  // pack --layout: groups | experts
 };
 
 struct ReleaseSpecRelease {

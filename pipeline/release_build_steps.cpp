@@ -129,6 +129,7 @@ Result<std::string> RunPack(const ReleaseSpec& spec, const StepContext& ctx) {
   req.out_dir = ctx.out_dir;
   req.threads = ctx.threads;
   req.shard_bytes = spec.pack.shard_bytes;
+  req.layout = *ParsePackLayoutKind(spec.pack.layout);  // ParseReleaseSpec checked it
   req.imatrix_path = spec.pack.imatrix;
   req.release_name = spec.release.name;
   req.release_version = spec.release.version;
@@ -306,6 +307,7 @@ Result<std::vector<BuildStep>> MakeBuildSteps(const ReleaseSpec& spec,
                    {"plan"},
                    pack_inputs,
                    {{"shard_bytes", spec.pack.shard_bytes},
+                    {"layout", spec.pack.layout},
                     {"name", r.name},
                     {"version", r.version},
                     {"created", r.created},

@@ -1,4 +1,5 @@
-// Unquantized node bundles are exact: for every hf-tiny family, runtime-min's logits on
+// Unquantized node bundles are exact: for every hf-tiny family and both layouts (group-<k>/ +
+// overlay/, and one expert-<layer>-<id>/ bundle per expert), runtime-min's logits on
 // DIST/node-<g> equal, bit for bit, its logits on the original checkpoint under the expert mask
 // group ∪ overlay (a two-group plan with a one-expert overlay, reference.json's input_ids).
 //
@@ -19,6 +20,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "formats/hf_checkpoint.h"
 #include "pack_fixture_testutil.h"
@@ -50,10 +52,11 @@ std::string FirstDifference(const std::vector<float>& a, const std::vector<float
   return "";
 }
 
-class PackEquivalenceTest : public ::testing::TestWithParam<std::string> {};
+class PackEquivalenceTest
+    : public ::testing::TestWithParam<std::tuple<std::string, PackLayoutKind>> {};
 
 TEST_P(PackEquivalenceTest, NodeLogitsEqualMaskedFullModelBitForBit) {
-  const std::string family = GetParam();
+  const auto& [family, layout] = GetParam();
   auto full = Model::Open(FixtureDir(family));
   ASSERT_TRUE(full.ok()) << full.status().ToString();
   const ModelConfig& config = (*full)->config();
@@ -62,7 +65,9 @@ TEST_P(PackEquivalenceTest, NodeLogitsEqualMaskedFullModelBitForBit) {
 
   TempDir tmp;
   const std::string dist = tmp.Sub("dist");
-  auto report = PackRelease(MakeRequest(FixtureDir(family), plan, dist));
+  PackRequest request = MakeRequest(FixtureDir(family), plan, dist);
+  request.layout = layout;
+  auto report = PackRelease(request);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
 
   for (int g = 0; g < plan.num_groups; ++g) {
@@ -109,8 +114,14 @@ TEST_P(PackEquivalenceTest, NodeLogitsEqualMaskedFullModelBitForBit) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, PackEquivalenceTest, ::testing::ValuesIn(Families()),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Families, PackEquivalenceTest,
+                         ::testing::Combine(::testing::ValuesIn(Families()),
+                                            ::testing::Values(PackLayoutKind::kGroups,
+                                                              PackLayoutKind::kExperts)),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" +
+                                  std::string(PackLayoutKindName(std::get<1>(info.param)));
+                         });
 
 }  // namespace
 }  // namespace moedist::pack_testing
