@@ -22,6 +22,11 @@ void PrintText(const PackageReport& r) {
   fmt::print("release    {} version {}, node {}\n", r.release_name, r.release_version, r.node);
   if (r.signature_checked) fmt::print("signature  ok\n");
   fmt::print("files      {} ({} bytes)\n", r.files, r.file_bytes);
+  if (r.reused_files > 0) {
+    fmt::print(
+        "reused     {} files ({} bytes) left out: unchanged since --since (unpack --reuse)\n",
+        r.reused_files, r.reused_bytes);
+  }
   fmt::print("planes     {} of {} BF16/F16 tensors split ({} bytes in {} files)", r.plane_ranges,
              r.plane_candidates, r.plane_bytes, r.plane_files);
   if (r.sample_raw_compressed > 0) {
@@ -75,6 +80,10 @@ Registrar registrar(
                       "BF16/F16 byte planes: auto (where a measured sample compresses better), "
                       "never, always (default auto)")
            ->check(CLI::IsMember({"auto", "never", "always"}));
+       sub.add_option("--since", o->options.since,
+                      "a delta archive: the release the node runs now (its distribution.json "
+                      "or directory); files the node had there, by SHA-256, are left out and "
+                      "unpack --reuse takes them from the installed release");
        sub.add_flag("--json", o->json, "print the report as JSON");
        return [o] { return RunPackage(*o); };
      },

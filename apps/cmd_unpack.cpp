@@ -37,6 +37,10 @@ int RunUnpack(UnpackCliOptions& o) {
                                                     : std::string("NOT CHECKED (--unsigned)"));
   fmt::print("extracted  {} files, {} bytes ({} restored from byte planes) into {}\n", r.files,
              r.bytes, r.plane_bytes, r.out_dir);
+  if (r.reused_files > 0) {
+    fmt::print("reused     {} of them ({} bytes) copied from the earlier release, checked\n",
+               r.reused_files, r.reused_bytes);
+  }
   fmt::print("time       {:.2f} s ({:.1f} MB/s)\n", r.seconds,
              r.seconds > 0 ? r.bytes / r.seconds / 1e6 : 0.0);
   return kExitOk;
@@ -54,6 +58,10 @@ Registrar registrar(
                       "trusted Ed25519 public key (PEM); repeat for several");
        sub.add_flag("--unsigned", o->options.allow_unsigned,
                     "skip the signature check (sizes and digests are still checked)");
+       sub.add_option("--reuse", o->options.reuse_dir,
+                      "for a delta archive (package --since): the node's earlier release "
+                      "directory; files the archive leaves out are copied from there by SHA-256 "
+                      "and checked against the new manifest");
        sub.add_flag("--json", o->json, "print the report as JSON");
        return [o] { return RunUnpack(*o); };
      },

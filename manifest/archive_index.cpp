@@ -65,13 +65,15 @@ std::string SerializeArchiveIndex(const ArchiveIndex& index) {
     for (const PlaneRange& r : ranges) list.push_back({r.offset, r.length});
     planes[path] = std::move(list);
   }
-  const json j = {{"format", kArchiveFormatName},
-                  {"format_version", kArchiveFormatVersion},
-                  {"node", index.node},
-                  {"release", {{"name", index.release_name}, {"version", index.release_version}}},
-                  {"manifest_sha256", index.manifest_sha256},
-                  {"plane_chunk_bytes", index.plane_chunk_bytes},
-                  {"byte_planes", std::move(planes)}};
+  json j = {
+      {"format", kArchiveFormatName},
+      {"format_version", index.reused.empty() ? kArchiveFormatVersion : kDeltaArchiveFormatVersion},
+      {"node", index.node},
+      {"release", {{"name", index.release_name}, {"version", index.release_version}}},
+      {"manifest_sha256", index.manifest_sha256},
+      {"plane_chunk_bytes", index.plane_chunk_bytes},
+      {"byte_planes", std::move(planes)}};
+  if (!index.reused.empty()) j["reused"] = index.reused;
   return DumpJsonStable(j) + "\n";
 }
 
@@ -81,17 +83,39 @@ Result<ArchiveIndex> ParseArchiveIndex(std::string_view bytes, std::string_view 
                               kMaxArchiveIndexBytes);
   }
   ASSIGN_OR_RETURN(const json j, ParseJsonStrict(bytes, source));
-  RETURN_IF_ERROR(CheckKeys(j,
-                            {"format", "format_version", "node", "release", "manifest_sha256",
-                             "plane_chunk_bytes", "byte_planes"},
-                            source, "index"));
+  if (!j.is_object()) return Status::Corruption("{}: index must be an object", source);
+  if (!j.contains("format") || !j.contains("format_version")) {
+    return Status::Corruption("{}: missing field index.{}", source,
+                              j.contains("format") ? "format_version" : "format");
+  }
   ASSIGN_OR_RETURN(const std::string format, String(j["format"], source, "format"));
   ASSIGN_OR_RETURN(const uint64_t version, Unsigned(j["format_version"], source, "format_version"));
-  if (format != kArchiveFormatName || version != kArchiveFormatVersion) {
-    return Status::Unsupported("{}: format \"{}\" version {}; this moedist reads \"{}\" version {}",
-                               source, format, version, kArchiveFormatName, kArchiveFormatVersion);
+  if (format != kArchiveFormatName ||
+      (version != kArchiveFormatVersion && version != kDeltaArchiveFormatVersion)) {
+    return Status::Unsupported(
+        "{}: format \"{}\" version {}; this moedist reads \"{}\" versions {} and {}", source,
+        format, version, kArchiveFormatName, kArchiveFormatVersion, kDeltaArchiveFormatVersion);
   }
+  std::set<std::string> keys = {"format",          "format_version",    "node",       "release",
+                                "manifest_sha256", "plane_chunk_bytes", "byte_planes"};
+  if (version == kDeltaArchiveFormatVersion) keys.insert("reused");
+  RETURN_IF_ERROR(CheckKeys(j, keys, source, "index"));
   ArchiveIndex index;
+  if (version == kDeltaArchiveFormatVersion) {
+    const json& reused = j["reused"];
+    if (!reused.is_array() || reused.empty()) {
+      return Status::Corruption("{}: reused must be a non-empty array of member paths", source);
+    }
+    for (size_t i = 0; i < reused.size(); ++i) {
+      ASSIGN_OR_RETURN(std::string path,
+                       String(reused[i], source, "reused[" + std::to_string(i) + "]"));
+      if (!index.reused.empty() && path <= index.reused.back()) {
+        return Status::Corruption("{}: reused[{}] is not after reused[{}] (sorted, unique)", source,
+                                  i, i - 1);
+      }
+      index.reused.push_back(std::move(path));
+    }
+  }
   ASSIGN_OR_RETURN(index.node, String(j["node"], source, "node"));
   RETURN_IF_ERROR(CheckKeys(j["release"], {"name", "version"}, source, "release"));
   ASSIGN_OR_RETURN(index.release_name, String(j["release"]["name"], source, "release.name"));

@@ -22,6 +22,9 @@ namespace moedist {
 inline constexpr std::string_view kArchiveIndexName = "moedist-archive.json";
 inline constexpr std::string_view kArchiveFormatName = "moedist-node-archive";
 inline constexpr int kArchiveFormatVersion = 1;
+// A delta archive (package --since): version 2, with "reused" — files the node already has from
+// an earlier release, which unpack --reuse takes from there.
+inline constexpr int kDeltaArchiveFormatVersion = 2;
 inline constexpr uint64_t kMaxArchiveIndexBytes = 16ull << 20;
 inline constexpr uint64_t kMaxPlaneRangesPerFile = 1u << 20;
 
@@ -33,12 +36,16 @@ struct ArchiveIndex {
   uint64_t plane_chunk_bytes = kPlaneChunkBytes;
   // Archive member path ("<bundle>/<path>") → its byte-plane ranges (files without are absent).
   std::map<std::string, std::vector<PlaneRange>> byte_planes;
+  // Delta archives: member paths of the node's files the archive does not carry (their bytes,
+  // by SHA-256, are in the node's earlier release), sorted. Empty for a full archive.
+  std::vector<std::string> reused;
 };
 
 // Sorted keys, two-space indent, trailing newline: the same index always has the same bytes.
 std::string SerializeArchiveIndex(const ArchiveIndex& index);
 
-// Strict: duplicate keys, unknown fields, wrong types, another format or version, a chunk size
+// Strict: duplicate keys, unknown fields, wrong types, another format or version ("reused" only
+// and always in version 2, non-empty, sorted, unique), a chunk size
 // other than kPlaneChunkBytes, and more than kMaxPlaneRangesPerFile ranges for a file are
 // refused. Ranges are checked against file sizes by the caller (CheckPlaneRanges).
 Result<ArchiveIndex> ParseArchiveIndex(std::string_view bytes, std::string_view source);

@@ -60,6 +60,7 @@ nlohmann::json PackageReportToJson(const PackageReport& r) {
             {"candidates", r.plane_candidates},
             {"sample_raw_compressed", r.sample_raw_compressed},
             {"sample_split_compressed", r.sample_split_compressed}}},
+          {"reused", {{"files", r.reused_files}, {"bytes", r.reused_bytes}}},
           {"signature_checked", r.signature_checked},
           {"seconds", r.seconds}};
 }
@@ -72,6 +73,7 @@ nlohmann::json UnpackReportToJson(const UnpackReport& r) {
           {"files", r.files},
           {"bytes", r.bytes},
           {"plane_bytes", r.plane_bytes},
+          {"reused", {{"files", r.reused_files}, {"bytes", r.reused_bytes}}},
           {"archive_bytes", r.archive_bytes},
           {"seconds", r.seconds}};
 }

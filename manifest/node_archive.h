@@ -9,6 +9,8 @@
 //                unless a name or size needs pax), compression by libzstd (zstd_stream.h).
 //                The archive is published atomically; its bytes depend only on the release, the
 //                node, the level and the plane mode (mtime = release.created, uid/gid 0, 0644).
+//                With `since` (an earlier release), a delta archive: files the node already
+//                has there, by SHA-256, are left out and listed in the index ("reused").
 //   UnpackNode   archive → a release directory holding the node's bundles. The first three
 //                members must be distribution.json, its signature and the index, in that
 //                order; with trusted keys the signature is checked before the manifest is
@@ -18,7 +20,10 @@
 //                the listed size; reading stops at that size (a decompression bomb ends
 //                there), planes are restored and the SHA-256 must match. Everything is written
 //                into a fresh temporary directory beside OUT and renamed to OUT only when
-//                every listed file arrived intact (reliability rows 26–29); on any refusal the
+//                every listed file arrived intact (reliability rows 26–29); a delta archive's
+//                reused files are copied from `reuse_dir` (found by SHA-256 through its
+//                distribution.json, opened without following links) and hashed against the
+//                new manifest like any member; on any refusal the
 //                temporary directory is removed and OUT does not appear.
 // Memory: both directions stream; besides the manifest and index they hold one zstd window, a
 // 1 MiB plane chunk and a 4 MiB I/O buffer.
@@ -66,6 +71,10 @@ struct PackageOptions {
   int level = 3;                        // zstd level
   int threads = 1;                      // zstd worker threads (>= 1)
   PlaneChoiceOptions::Mode planes = PlaneChoiceOptions::kAuto;
+  // A delta archive: distribution.json (or its release directory) of the release the node runs
+  // now. Files of the node whose SHA-256 that release lists for the same node are left out and
+  // named in the index's "reused"; unpack --reuse takes them from the installed release.
+  std::string since;
 };
 
 struct PackageReport {
@@ -77,6 +86,8 @@ struct PackageReport {
   uint64_t file_bytes = 0;  // bytes of the node's bundle files plus manifest and signature
   uint64_t archive_bytes = 0;
   std::string archive_sha256;
+  uint64_t reused_files = 0;  // delta archives: files left for unpack --reuse
+  uint64_t reused_bytes = 0;
   uint64_t plane_files = 0;            // files with at least one byte-plane range
   uint64_t plane_ranges = 0;           // tensors stored as planes
   uint64_t plane_bytes = 0;            // bytes stored as planes
@@ -95,6 +106,10 @@ struct UnpackOptions {
   std::string out_dir;  // must not exist, or be an empty directory
   std::vector<PublicKey> trusted_keys;
   bool allow_unsigned = false;  // skip the signature check; required when no key is given
+  // For a delta archive: the node's earlier release directory (an earlier unpack), where the
+  // files the archive does not carry are found by SHA-256 and copied, each checked against the
+  // new manifest.
+  std::string reuse_dir;
 };
 
 struct UnpackReport {
@@ -106,7 +121,9 @@ struct UnpackReport {
   std::string key_id;
   uint64_t files = 0;
   uint64_t bytes = 0;
-  uint64_t plane_bytes = 0;  // bytes restored from planes
+  uint64_t plane_bytes = 0;   // bytes restored from planes
+  uint64_t reused_files = 0;  // copied from reuse_dir (counted in files and bytes too)
+  uint64_t reused_bytes = 0;
   uint64_t archive_bytes = 0;
   double seconds = 0;
 };

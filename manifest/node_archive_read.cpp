@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include "manifest/archive_index.h"
 #include "manifest/file_digest.h"
 #include "manifest/node_archive.h"
+#include "manifest/release_diff.h"
 #include "manifest/release_path.h"
 #include "manifest/release_stage.h"
 #include "manifest/zstd_stream.h"
@@ -243,6 +245,73 @@ Status ExtractMember(TarReader& tar, const NodeArchiveFile& f,
   return file.Commit();
 }
 
+// Where a delta archive's reused files are: the SHA-256 → release paths ("<bundle>/<path>") of
+// the earlier release in `reuse_dir`, from its distribution.json. Its signature is not checked
+// here: every copied byte is hashed against the new, signed manifest.
+Result<std::map<std::string, std::vector<std::string>>> ReusablePaths(
+    const std::string& reuse_dir) {
+  auto before = LoadDistribution(reuse_dir);
+  if (!before.ok()) {
+    return Status(before.status().code(),
+                  fmt::format("--reuse {}: {} (give the directory of the node's earlier release, "
+                              "as unpack wrote it)",
+                              reuse_dir, before.status().message()));
+  }
+  std::map<std::string, std::vector<std::string>> by_digest;
+  for (const auto& [bundle, entry] : before->bundles) {
+    for (const ManifestFile& f : entry.files) by_digest[f.sha256].push_back(bundle + "/" + f.path);
+  }
+  return by_digest;
+}
+
+// Copies a reused file from `reuse_dir` (the same path when it has the digest, else another
+// path with it) into `dest`, opened without following links and hashed on the way: the copy
+// must be the size and SHA-256 the new manifest lists.
+Status CopyReusedFile(const std::string& reuse_dir,
+                      const std::map<std::string, std::vector<std::string>>& by_digest,
+                      const NodeArchiveFile& f, const std::string& dest,
+                      std::vector<uint8_t>* buffer) {
+  auto it = by_digest.find(f.file.sha256);
+  if (it == by_digest.end()) {
+    return Status::NotFound(
+        "{}: reused from the earlier release, but {}/distribution.json lists no file with SHA-256 "
+        "{} (the archive was made --since another release)",
+        f.archive_path, reuse_dir, f.file.sha256);
+  }
+  const std::vector<std::string>& paths = it->second;
+  const std::string from = std::find(paths.begin(), paths.end(), f.archive_path) != paths.end()
+                               ? f.archive_path
+                               : paths.front();
+  const std::string shown = reuse_dir + "/" + from;
+  ASSIGN_OR_RETURN(UniqueFd in, OpenRegularFileBeneath(reuse_dir, from));
+  std::error_code ec;
+  fs::create_directories(fs::path(dest).parent_path(), ec);
+  if (ec) return Status::IoError("{}: cannot create directory: {}", dest, ec.message());
+  ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::Create(dest));
+  HashingSink hashing(&file);
+  uint64_t done = 0;
+  while (true) {
+    const ssize_t n = ::read(in.get(), buffer->data(), buffer->size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IoError("{}: read failed: {}", shown, std::strerror(errno));
+    if (n == 0) break;
+    if (static_cast<uint64_t>(n) > f.file.size - done) {
+      return Status::Corruption("{}: larger than the {} bytes distribution.json lists for {}",
+                                shown, f.file.size, f.archive_path);
+    }
+    RETURN_IF_ERROR(hashing.Write(std::span(buffer->data(), static_cast<size_t>(n))));
+    done += static_cast<uint64_t>(n);
+  }
+  ASSIGN_OR_RETURN(const std::string digest, hashing.FinishHex());
+  if (done != f.file.size || digest != f.file.sha256) {
+    return Status::Corruption(
+        "{}: {} bytes with SHA-256 {}, but distribution.json lists {} bytes with {} for {} (the "
+        "earlier release changed on disk); refused",
+        shown, done, digest, f.file.size, f.file.sha256, f.archive_path);
+  }
+  return file.Commit();
+}
+
 // Reads what is left of the zstd stream after the tar end-of-archive marker, so a stream cut
 // short (even inside its final checksum) is refused. What follows the marker is never extracted
 // (GNU tar and libarchive ignore it too, and libarchive may already have read some of it ahead),
@@ -320,6 +389,16 @@ Status CheckIndex(const ArchiveIndex& index, const Distribution& d, const std::s
     }
     RETURN_IF_ERROR(CheckPlaneRanges(ranges, it->second->file.size, what + ": " + path));
   }
+  for (const std::string& path : index.reused) {
+    if (!expected.count(path)) {
+      return Status::Corruption("{}: reuses \"{}\", which node {} does not have", what,
+                                PrintableName(path), index.node);
+    }
+    if (index.byte_planes.count(path)) {
+      return Status::Corruption("{}: \"{}\" is both reused and stored with byte planes", what,
+                                PrintableName(path));
+    }
+  }
   return Status::Ok();
 }
 
@@ -384,6 +463,26 @@ Result<UnpackReport> UnpackNode(const UnpackOptions& o) {
   std::set<std::string> seen = {FoldAsciiCase(kManifestFileName), FoldAsciiCase(kSignatureFileName),
                                 FoldAsciiCase(kArchiveIndexName)};
   std::vector<uint8_t> buffer(kDataBufferBytes);
+  if (!index.reused.empty()) {
+    // A delta archive: the files it leaves out come from the node's earlier release; a member
+    // of the same name later is a duplicate.
+    if (o.reuse_dir.empty()) {
+      return Status::InvalidArgument(
+          "{}: a delta archive ({} file{} of node {} left out as unchanged since an earlier "
+          "release): give --reuse DIR, the directory of that release",
+          archive, index.reused.size(), index.reused.size() == 1 ? "" : "s", index.node);
+    }
+    ASSIGN_OR_RETURN(const auto by_digest, ReusablePaths(o.reuse_dir));
+    for (const std::string& path : index.reused) {
+      const NodeArchiveFile& f = *expected.at(path);
+      RETURN_IF_ERROR(CopyReusedFile(o.reuse_dir, by_digest, f, temp.path() + "/" + path, &buffer));
+      seen.insert(FoldAsciiCase(path));
+      ++report.files;
+      report.bytes += f.file.size;
+      ++report.reused_files;
+      report.reused_bytes += f.file.size;
+    }
+  }
   static const std::vector<PlaneRange> kNone;
   for (size_t ordinal = 3;; ++ordinal) {
     ASSIGN_OR_RETURN(archive_entry * e, tar.Next());

@@ -9,12 +9,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <set>
 
 #include "core/atomic_file.h"
 #include "core/mapped_file.h"
 #include "manifest/archive_index.h"
 #include "manifest/file_digest.h"
 #include "manifest/node_archive.h"
+#include "manifest/release_diff.h"
 #include "manifest/release_time.h"
 #include "manifest/zstd_stream.h"
 
@@ -178,7 +180,28 @@ Result<PackageReport> PackageNode(const PackageOptions& o) {
   ASSIGN_OR_RETURN(const std::vector<NodeArchiveFile> files, NodeArchiveFiles(d, o.node));
   ASSIGN_OR_RETURN(const int64_t mtime, ParseRfc3339Utc(d.release.created, "release.created"));
 
+  // Delta: the node's files whose bytes the earlier release gave the same node.
+  std::set<std::string> earlier_digests;
+  if (!o.since.empty()) {
+    ASSIGN_OR_RETURN(const Distribution before, LoadDistribution(o.since));
+    auto before_files = NodeArchiveFiles(before, o.node);
+    if (!before_files.ok()) {
+      return Status::InvalidArgument("--since {}: {}", o.since, before_files.status().message());
+    }
+    for (const NodeArchiveFile& f : *before_files) earlier_digests.insert(f.file.sha256);
+  }
+  std::vector<NodeArchiveFile> carried;
   ArchiveIndex index;
+  for (const NodeArchiveFile& f : files) {
+    if (earlier_digests.count(f.file.sha256)) {
+      index.reused.push_back(f.archive_path);
+      ++report.reused_files;
+      report.reused_bytes += f.file.size;
+    } else {
+      carried.push_back(f);
+    }
+  }
+  std::sort(index.reused.begin(), index.reused.end());
   index.node = o.node;
   index.release_name = d.release.name;
   index.release_version = d.release.version;
@@ -186,7 +209,7 @@ Result<PackageReport> PackageNode(const PackageOptions& o) {
   PlaneChoiceOptions choice_options;
   choice_options.mode = o.planes;
   choice_options.level = o.level;
-  for (const NodeArchiveFile& f : files) {
+  for (const NodeArchiveFile& f : carried) {
     ASSIGN_OR_RETURN(PlaneChoice c,
                      ChoosePlaneRanges(o.dist_dir + "/" + f.archive_path, choice_options));
     report.plane_candidates += c.candidates;
@@ -214,7 +237,7 @@ Result<PackageReport> PackageNode(const PackageOptions& o) {
         WriteMemoryEntry(tar, std::string(kArchiveIndexName), SerializeArchiveIndex(index), mtime));
     std::vector<uint8_t> buffer(kReadBufferBytes);
     static const std::vector<PlaneRange> kNone;
-    for (const NodeArchiveFile& f : files) {
+    for (const NodeArchiveFile& f : carried) {
       auto it = index.byte_planes.find(f.archive_path);
       RETURN_IF_ERROR(WriteFileEntry(
           tar, o.dist_dir, f, it == index.byte_planes.end() ? kNone : it->second, mtime, &buffer));
@@ -230,7 +253,7 @@ Result<PackageReport> PackageNode(const PackageOptions& o) {
   report.node = o.node;
   report.release_name = d.release.name;
   report.release_version = d.release.version;
-  report.files = files.size() + 2;
+  report.files = carried.size() + 2;
   report.file_bytes += manifest_bytes.size() + sig_bytes->size();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
