@@ -20,6 +20,7 @@
 #include "manifest/release_stage.h"
 #include "manifest/release_verify.h"
 #include "pipeline/release_build_lock.h"
+#include "pipeline/release_build_makefile.h"
 #include "pipeline/release_build_spec.h"
 #include "tests/pipeline/pack_fixture_testutil.h"
 #include "tests/test_dirs.h"
@@ -362,6 +363,7 @@ TEST(ReleaseSpecParse, RefusesWhatIsWrongNamingTheField) {
       {with(json{{"schema_version", 2}}), "schema_version 2"},
       {with(json{{"max_rss", 0}}), "r.json.max_rss"},
       {with(json{{"max_rss", "lots"}}), "r.json.max_rss"},
+      {with(json{{"pack", {{"layout", "expert"}}}}), "pack.layout"},
   };
   for (const auto& [spec, want] : cases) {
     auto r = ParseReleaseSpec(spec.dump(), "r.json", "/base");
@@ -373,6 +375,18 @@ TEST(ReleaseSpecParse, RefusesWhatIsWrongNamingTheField) {
   EXPECT_EQ(r->max_rss, 0u);
   EXPECT_EQ(ParseReleaseSpec(with(json{{"max_rss", "2G"}}).dump(), "r.json", "/base")->max_rss,
             2ull << 30);
+  EXPECT_EQ(r->pack.layout, "groups");
+  TempDir d;  // ReleaseMakefile lists the checkpoint's files
+  fs::create_directories(d.Sub("c"));
+  std::ofstream(d.Sub("c/config.json")) << "{}";
+  auto experts =
+      ParseReleaseSpec(with(json{{"pack", {{"layout", "experts"}}}}).dump(), "r.json", d.path());
+  ASSERT_TRUE(experts.ok()) << experts.status().ToString();
+  EXPECT_EQ(experts->pack.layout, "experts");
+  // The Makefile's pack step gets the same layout as build's own pack step.
+  auto mk = ReleaseMakefile(*experts, {"moedist", 1, "r.json"});
+  ASSERT_TRUE(mk.ok()) << mk.status().ToString();
+  EXPECT_NE(mk->find("--layout experts"), std::string::npos) << *mk;
 }
 
 // release.json's max_rss reaches the build: a cap no step can meet stops it with nothing
