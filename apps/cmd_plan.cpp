@@ -171,6 +171,10 @@ Registrar registrar(
        sub.add_option("--min-experts", o->lib.min_experts,
                       "viability threshold per node and layer (default 4 × top-k)");
        sub.add_flag("--force", o->lib.force, "accept groups below the viability threshold");
+       sub.add_flag("--split-router-groups", o->lib.split_router_groups,
+                    "grouped top-k routers (DeepSeek-V3): place experts one by one instead of "
+                    "whole router groups per node (nodes then need the full router and a mask, "
+                    "and get no node GGUF)");
        sub.add_option("--eval-profile,--eval-suite", o->lib.eval_profile_path,
                       "profile of held-out prompts (moedist profile on the eval suite)");
        sub.add_option("--balance", o->lib.placement.balance,

@@ -131,6 +131,10 @@ Status WriteGateProfile(const GateProfile& p, const std::string& json_path) {
       {"family", p.family},           {"scoring", p.scoring}, {"num_layers", p.num_layers},
       {"num_experts", p.num_experts}, {"top_k", p.top_k},     {"moe_layers", p.moe_layers},
       {"trunk_bytes", p.trunk_bytes}};
+  if (p.router_groups > 1) {
+    j["model"]["router_groups"] = p.router_groups;
+    j["model"]["router_groups_used"] = p.router_groups_used;
+  }
   nlohmann::json eb = nlohmann::json::object();
   for (const auto& [layer, bytes] : p.expert_bytes) eb[std::to_string(layer)] = bytes;
   j["model"]["expert_bytes"] = eb;
@@ -199,6 +203,16 @@ Result<GateProfile> ReadGateProfile(const std::string& json_path) {
     if (p.num_experts < 1 || p.num_experts > 65535 || p.top_k < 1 || p.top_k > p.num_experts) {
       return Status::Corruption("{}: model.num_experts {} / top_k {} out of range", json_path,
                                 p.num_experts, p.top_k);
+    }
+    if (m.contains("router_groups") || m.contains("router_groups_used")) {
+      p.router_groups = Whole<int>(m.at("router_groups"));
+      p.router_groups_used = Whole<int>(m.at("router_groups_used"));
+      if (p.router_groups < 2 || p.num_experts % p.router_groups != 0 || p.router_groups_used < 1 ||
+          p.router_groups_used > p.router_groups) {
+        return Status::Corruption(
+            "{}: model.router_groups {} / router_groups_used {} do not fit {} experts", json_path,
+            p.router_groups, p.router_groups_used, p.num_experts);
+      }
     }
     for (const auto& [layer, bytes] : m.at("expert_bytes").items()) {
       ASSIGN_OR_RETURN(

@@ -57,6 +57,10 @@ struct GateProfile {
   int num_layers = 0;
   int num_experts = 0;
   int top_k = 0;
+  // Grouped top-k (DeepSeek-V3): the router's expert groups (contiguous blocks of
+  // num_experts / router_groups ids) and how many it keeps per token; 1 / 1 for other routers.
+  int router_groups = 1;
+  int router_groups_used = 1;
   std::vector<int> moe_layers;                     // all MoE layers of the model
   std::map<int, std::vector<uint64_t>> expert_bytes;  // layer -> [E] bytes per expert
   uint64_t trunk_bytes = 0;

@@ -130,6 +130,10 @@ Result<GateProfile> RunGateProfile(const ProfileOptions& o) {
   p.num_layers = c.num_layers;
   p.num_experts = c.routing.num_experts;
   p.top_k = c.routing.top_k;
+  if (c.routing.n_group > 1) {
+    p.router_groups = c.routing.n_group;
+    p.router_groups_used = c.routing.topk_group;
+  }
   p.topm = o.topm > 0 ? std::min(o.topm, p.num_experts) : std::min(p.num_experts, 4 * p.top_k);
   p.moe_layers = c.MoeLayers();
   p.trunk_bytes = inv.trunk_bytes;

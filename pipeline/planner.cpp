@@ -4,6 +4,7 @@
 #include "core/mapped_file.h"
 #include "pipeline/overlay_select.h"
 #include "pipeline/partition_search.h"
+#include "pipeline/router_group_plan.h"
 
 namespace moedist {
 namespace {
@@ -84,7 +85,27 @@ Result<PlanResult> MakePlan(const GateProfile& p, const std::string& profile_pat
   }
   PlanResult result;
   result.min_experts = o.min_experts >= 0 ? o.min_experts : 4 * p.top_k;
-  ASSIGN_OR_RETURN(auto overlay, ChooseOverlay(p, o, result.warnings));
+  // Grouped routers: plan router groups as units, then expand (router_group_plan.h).
+  const bool by_router_group =
+      p.router_groups > 1 && !o.split_router_groups && o.strategy != "custom";
+  std::optional<GateProfile> units;
+  PlanOptions uo = o;
+  if (by_router_group) {
+    if (o.overlay < 0 && o.overlay_bytes > 0) {
+      uo.overlay = -1;  // the byte budget buys whole groups on the grouped profile
+    } else {
+      ASSIGN_OR_RETURN(uo.overlay, RouterGroupOverlay(p, std::max(o.overlay, 0), o.groups));
+    }
+    units = RouterGroupProfile(p);
+  }
+  const GateProfile& planning = units ? *units : p;
+  ASSIGN_OR_RETURN(auto overlay, ChooseOverlay(planning, uo, result.warnings));
+  if (by_router_group && !overlay.empty()) {
+    // An overlay bought by bytes must also leave groups that split evenly.
+    const int chosen = static_cast<int>(overlay.begin()->second.size());
+    RETURN_IF_ERROR(
+        RouterGroupOverlay(p, chosen * (p.num_experts / p.router_groups), o.groups).status());
+  }
 
   std::optional<GateProfile> heldout;
   if (!o.eval_profile_path.empty()) {
@@ -95,11 +116,14 @@ Result<PlanResult> MakePlan(const GateProfile& p, const std::string& profile_pat
     }
   }
   std::map<std::string, ExpertPlan> plans = {
-      {"contiguous", ContiguousPlan(p, o.groups, overlay)},
-      {"modulo", ModuloPlan(p, o.groups, overlay)},
-      {"snake", SnakePlan(p, o.groups, overlay)},
-      {"placement", PlacementPlan(p, o.groups, overlay, o.placement)},
+      {"contiguous", ContiguousPlan(planning, o.groups, overlay)},
+      {"modulo", ModuloPlan(planning, o.groups, overlay)},
+      {"snake", SnakePlan(planning, o.groups, overlay)},
+      {"placement", PlacementPlan(planning, o.groups, overlay, o.placement)},
   };
+  if (units) {
+    for (auto& [name, plan] : plans) plan = ExpandRouterGroupPlan(plan, p);
+  }
   if (o.strategy == "custom") {
     ASSIGN_OR_RETURN(plans["custom"], CustomPlan(p, o));
   } else if (!plans.count(o.strategy)) {

@@ -25,7 +25,10 @@ struct PlanOptions {
   int min_experts = -1;                // viability threshold; -1 = 4 × top-k
   bool force = false;
   std::string eval_profile_path;  // held-out prompts
-  PlacementOptions placement;     // the placement search's knobs
+  // Grouped top-k routers: partition experts one by one instead of keeping router groups whole
+  // (router_group_plan.h); nodes then hold parts of groups and run in mask mode.
+  bool split_router_groups = false;
+  PlacementOptions placement;  // the placement search's knobs
 };
 
 struct StrategyReport {

@@ -94,6 +94,7 @@ Result<std::string> ReleaseMakefile(const ReleaseSpec& s, const MakefileSettings
     if (!p.assign.empty()) plan += " --assign " + p.assign;
     if (p.min_experts >= 0) plan += fmt::format(" --min-experts {}", p.min_experts);
     if (p.force) plan += " --force";
+    if (p.split_router_groups) plan += " --split-router-groups";
     if (!p.assign.empty()) plan_prereqs.push_back(p.assign);
   }
   plan += " -o plan/plan.json >/dev/null";

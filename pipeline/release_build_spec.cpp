@@ -114,7 +114,8 @@ Status ParseByteCount(const nlohmann::json& v, uint64_t* out, const std::string&
 
 Status ParseBudgetPlan(const FieldReader& r, const nlohmann::json& obj, ReleaseSpecPlan* p,
                        const std::string& where) {
-  for (const char* fixed : {"groups", "overlay", "overlay_bytes", "strategy", "assign"}) {
+  for (const char* fixed :
+       {"groups", "overlay", "overlay_bytes", "strategy", "assign", "split_router_groups"}) {
     if (r.Has(fixed)) {
       return Status::InvalidArgument(
           "{}: \"{}\" belongs to a fixed split; with \"nodes\" the planner chooses the layout",
@@ -138,8 +139,8 @@ Status ParseBudgetPlan(const FieldReader& r, const nlohmann::json& obj, ReleaseS
 Status ParsePlan(const FieldReader& r, const nlohmann::json& obj, ReleaseSpecPlan* p,
                  const std::string& where) {
   RETURN_IF_ERROR(r.CheckObject({"groups", "overlay", "overlay_bytes", "strategy", "assign",
-                                 "min_experts", "force", "nodes", "node_bytes", "measure",
-                                 "measure_prompts", "measure_tokens"}));
+                                 "min_experts", "force", "split_router_groups", "nodes",
+                                 "node_bytes", "measure", "measure_prompts", "measure_tokens"}));
   if (r.Has("nodes") || r.Has("node_bytes")) return ParseBudgetPlan(r, obj, p, where);
   for (const char* budget : {"measure", "measure_prompts", "measure_tokens"}) {
     if (r.Has(budget)) {
@@ -165,6 +166,7 @@ Status ParsePlan(const FieldReader& r, const nlohmann::json& obj, ReleaseSpecPla
   }
   RETURN_IF_ERROR(r.Path("assign", &p->assign, p->strategy == "custom"));
   RETURN_IF_ERROR(r.Integer("min_experts", &p->min_experts, -1, 65536));
+  RETURN_IF_ERROR(r.Bool("split_router_groups", &p->split_router_groups));
   return r.Bool("force", &p->force);
 }
 

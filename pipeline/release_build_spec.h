@@ -36,6 +36,7 @@ struct ReleaseSpecPlan {
   std::string assign;  // custom strategy: assignment file (resolved path)
   int min_experts = -1;
   bool force = false;
+  bool split_router_groups = false;  // plan --split-router-groups
 };
 
 struct ReleaseSpecPack {

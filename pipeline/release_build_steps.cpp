@@ -76,6 +76,7 @@ PlanOptions ToPlanOptions(const ReleaseSpecPlan& p) {
   o.assign_path = p.assign;
   o.min_experts = p.min_experts;
   o.force = p.force;
+  o.split_router_groups = p.split_router_groups;
   return o;
 }
 
@@ -294,6 +295,7 @@ Result<std::vector<BuildStep>> MakeBuildSteps(const ReleaseSpec& spec,
                     {"strategy", p.strategy},
                     {"min_experts", p.min_experts},
                     {"force", p.force},
+                    {"split_router_groups", p.split_router_groups},
                     {"profile_path", kPublishedProfile}},
                    "plan",
                    true,
