@@ -29,6 +29,18 @@ Result<Distribution> Pack(const ExpertPlan& plan, PackLayoutKind layout, const s
   return LoadDistribution(out);
 }
 
+// Releases v1 of `before` and v2 of `after` in `layout`, under `tmp`.
+void PackBoth(const ExpertPlan& before, const ExpertPlan& after, PackLayoutKind layout,
+              const TempDir& tmp, Distribution* old_d, Distribution* new_d) {
+  const std::string name(PackLayoutKindName(layout));
+  auto a = Pack(before, layout, tmp.Sub(name + "-v1"), 1);
+  auto b = Pack(after, layout, tmp.Sub(name + "-v2"), 2);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  *old_d = std::move(a).value();
+  *new_d = std::move(b).value();
+}
+
 ExpertPlan BasePlan() {
   auto ckpt = Checkpoint::Open(FixtureDir(kFamily));
   EXPECT_TRUE(ckpt.ok()) << ckpt.status().ToString();
@@ -125,25 +137,23 @@ TEST(PackExpertLayout, MovingExpertsDownloadsOnlyThoseExperts) {
   for (PackLayoutKind layout : {PackLayoutKind::kExperts, PackLayoutKind::kGroups}) {
     const std::string name(PackLayoutKindName(layout));
     SCOPED_TRACE(name);
-    auto old_d = Pack(before, layout, tmp.Sub(name + "-v1"), 1);
-    auto new_d = Pack(after, layout, tmp.Sub(name + "-v2"), 2);
-    ASSERT_TRUE(old_d.ok()) << old_d.status().ToString();
-    ASSERT_TRUE(new_d.ok()) << new_d.status().ToString();
-    const ReleaseDiff diff = DiffReleases(*old_d, *new_d);
+    Distribution old_d, new_d;
+    ASSERT_NO_FATAL_FAILURE(PackBoth(before, after, layout, tmp, &old_d, &new_d));
+    const ReleaseDiff diff = DiffReleases(old_d, new_d);
     EXPECT_EQ(diff.moved.size(), 2u);
     // Node 0 now holds expert 1 of `layer`, node 1 expert 0.
     for (auto [node, gained] : {std::pair{"node-0", 1}, std::pair{"node-1", 0}}) {
       const NodeDownload& n = NodeIn(diff, node);
-      const uint64_t own = ChangedNodeFileBytes(*old_d, *new_d, node);
+      const uint64_t own = ChangedNodeFileBytes(old_d, new_d, node);
       if (layout == PackLayoutKind::kExperts) {
-        EXPECT_EQ(n.download_bytes_own, BundleBytes(*new_d, ExpertBundleName(layer, gained)) + own)
+        EXPECT_EQ(n.download_bytes_own, BundleBytes(new_d, ExpertBundleName(layer, gained)) + own)
             << node;
         // The node files that changed are small beside what a node holds.
         EXPECT_LT(own * 10, n.bytes) << node;
       } else {
         // A group is one shard: the whole group file is new.
         const std::string group = "group-" + std::string(node).substr(5);
-        EXPECT_GE(n.download_bytes_own, BundleBytes(*new_d, group) - 4096) << node;
+        EXPECT_GE(n.download_bytes_own, BundleBytes(new_d, group) - 4096) << node;
       }
       fmt::print("{} layout, 2 experts moved: {} downloads {} of {} bytes\n", name, node,
                  n.download_bytes_own, n.bytes);
@@ -164,18 +174,16 @@ TEST(PackExpertLayout, OverlayOnlyChangeRewritesNoExpertFile) {
   for (PackLayoutKind layout : {PackLayoutKind::kExperts, PackLayoutKind::kGroups}) {
     const std::string name(PackLayoutKindName(layout));
     SCOPED_TRACE(name);
-    auto old_d = Pack(before, layout, tmp.Sub(name + "-v1"), 1);
-    auto new_d = Pack(after, layout, tmp.Sub(name + "-v2"), 2);
-    ASSERT_TRUE(old_d.ok()) << old_d.status().ToString();
-    ASSERT_TRUE(new_d.ok()) << new_d.status().ToString();
-    const ReleaseDiff diff = DiffReleases(*old_d, *new_d);
+    Distribution old_d, new_d;
+    ASSERT_NO_FATAL_FAILURE(PackBoth(before, after, layout, tmp, &old_d, &new_d));
+    const ReleaseDiff diff = DiffReleases(old_d, new_d);
     ASSERT_FALSE(diff.overlay.empty());
     std::set<std::string> changed;
     for (const FileChange& f : diff.files) changed.insert(f.bundle);
     if (layout == PackLayoutKind::kExperts) {
-      for (const auto& [bundle, entry] : new_d->bundles) {
+      for (const auto& [bundle, entry] : new_d.bundles) {
         if (bundle.starts_with("expert-")) {
-          EXPECT_EQ(entry.files, old_d->bundles.at(bundle).files) << bundle;
+          EXPECT_EQ(entry.files, old_d.bundles.at(bundle).files) << bundle;
         }
       }
       EXPECT_EQ(changed, (std::set<std::string>{"node-0", "node-1"}));
