@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <set>
+#include <tuple>
 
 namespace moedist {
 namespace {
@@ -65,7 +66,10 @@ Status CheckLlama4HardCoded(const ModelConfig& cfg, int node_experts) {
   return Status::Ok();
 }
 
-Status CheckRouting(GgufArch arch, const ModelConfig& cfg) {
+// `group_keys`: the router's groups are the node's own, whole (a sliced node of whole router
+// groups): llama.cpp's deepseek2 graph runs grouped top-k from expert_group_count /
+// expert_group_used_count (the sum of each group's two best scores, as DeepSeek-V3 does).
+Status CheckRouting(GgufArch arch, const ModelConfig& cfg, bool group_keys = false) {
   const RoutingConfig& r = cfg.routing;
   if (std::optional<bool> renorm = HardCodedRenormalisation(arch);
       renorm && *renorm != r.norm_topk_prob) {
@@ -75,7 +79,7 @@ Status CheckRouting(GgufArch arch, const ModelConfig& cfg) {
                                     *renorm ? "always renormalises" : "never renormalises",
                                     r.norm_topk_prob));
   }
-  if (r.n_group > 1 && r.topk_group < r.n_group) {
+  if (r.n_group > 1 && r.topk_group < r.n_group && !(group_keys && arch == GgufArch::kDeepseek2)) {
     return Refuse(
         arch, fmt::format("grouped top-k (n_group {}, topk_group {}) ranks fixed blocks of all {} "
                           "experts; a node holding some of them cannot be routed the same way by "
@@ -137,19 +141,14 @@ Status CheckGgufExpressible(GgufArch arch, const ModelConfig& cfg, const NodeInf
                                     *sizes.begin(), *sizes.rbegin()));
   }
   if (cfg.routing.n_group > 1 && info.mode == NodeMode::kSlice) {
-    // Whole router groups, no more than topk_group of them: every held group is always kept,
-    // so plain top-k over the node's experts is exact and no group keys are written.
+    // Whole router groups (ChooseNodeMode slices only then): with no more than topk_group of
+    // them every held group is always kept and plain top-k is exact; with more, the node's
+    // router is grouped top-k over its own groups, written as group keys (ArchMetadata).
     const int whole = WholeRouterGroupsHeld(cfg, info.layers);
-    if (whole == 0 || NodeRouterGroups(cfg, whole).first != 1) {
-      return Refuse(arch, fmt::format("the node holds {} whole router groups, more than topk_group "
-                                      "{}: group-limited routing in the node GGUF is not checked "
-                                      "against llama.cpp here",
-                                      whole, cfg.routing.topk_group));
-    }
+    if (whole == 0) return Refuse(arch, "the node holds parts of router groups");
     ModelConfig node_cfg = cfg;
-    node_cfg.routing.n_group = 1;
-    node_cfg.routing.topk_group = 1;
-    RETURN_IF_ERROR(CheckRouting(arch, node_cfg));
+    std::tie(node_cfg.routing.n_group, node_cfg.routing.topk_group) = NodeRouterGroups(cfg, whole);
+    RETURN_IF_ERROR(CheckRouting(arch, node_cfg, /*group_keys=*/true));
   } else {
     RETURN_IF_ERROR(CheckRouting(arch, cfg));
   }
@@ -222,6 +221,10 @@ Result<std::vector<GgufKv>> ArchMetadata(GgufArch arch, const ModelConfig& cfg, 
     // llama_expert_gating_func_type: 1 softmax, 2 sigmoid.
     Add(kvs, a + ".expert_gating_func",
         GgufValue::U32(r.scoring == ScoringFunc::kSigmoid ? 2u : 1u));
+    if (r.n_group > 1) {  // a node of more whole router groups than topk_group (CheckRouting)
+      Add(kvs, a + ".expert_group_count", GgufValue::U32(U32(r.n_group)));
+      Add(kvs, a + ".expert_group_used_count", GgufValue::U32(U32(r.topk_group)));
+    }
     if (!at.rope_scaling.is_null()) {
       const nlohmann::json& rs = at.rope_scaling;
       Add(kvs, a + ".rope.scaling.type", GgufValue::String("yarn"));

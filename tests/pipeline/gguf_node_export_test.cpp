@@ -91,7 +91,7 @@ TEST(GgufNodeExport, GroupedTopKIsRefusedBeforeAnythingIsWritten) {
 TEST(GgufNodeExport, WholeRouterGroupsOfAGroupedRouterAreSlicedAndExported) {
   TempDir dir;
   gguf_testing::GgufCase c{
-      "deepseek_v3_groups", FixtureDir("deepseek_v3"), KeepRecipe(), false, false, true};
+      "deepseek_v3_groups", FixtureDir("deepseek_v3"), KeepRecipe(), false, false, 2};
   auto report = gguf_testing::PackCase(c, dir.Sub("dist"), NodeFileFormat::kBoth);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   ASSERT_EQ(report->nodes.size(), 2u);
@@ -108,6 +108,23 @@ TEST(GgufNodeExport, WholeRouterGroupsOfAGroupedRouterAreSlicedAndExported) {
     EXPECT_EQ((*gguf)->FindValue("deepseek2.expert_group_count"), nullptr);
     EXPECT_EQ(*(*gguf)->GetU32("deepseek2.expert_count"), 8u);
   }
+}
+
+// One node of all four router groups (topk_group 2): its router stays grouped top-k, so the GGUF
+// says so with llama.cpp's group keys.
+TEST(GgufNodeExport, MoreWholeRouterGroupsThanTopkGroupCarryGroupKeys) {
+  TempDir dir;
+  gguf_testing::GgufCase c{
+      "deepseek_v3_whole", FixtureDir("deepseek_v3"), KeepRecipe(), false, false, 1};
+  auto report = gguf_testing::PackCase(c, dir.Sub("dist"), NodeFileFormat::kBoth);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->nodes.size(), 1u);
+  EXPECT_EQ(report->nodes[0].mode, NodeMode::kSlice) << report->nodes[0].mode_reason;
+  auto gguf = GgufFile::Open(dir.Sub("dist/node-0/node-0.gguf"));
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  EXPECT_EQ(*(*gguf)->GetU32("deepseek2.expert_group_count"), 4u);
+  EXPECT_EQ(*(*gguf)->GetU32("deepseek2.expert_group_used_count"), 2u);
+  EXPECT_EQ(*(*gguf)->GetU32("deepseek2.expert_count"), 16u);
 }
 
 TEST(GgufNodeExport, MergedExpertsAreTheNodesExpertsInLocalOrder) {

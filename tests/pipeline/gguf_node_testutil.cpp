@@ -36,7 +36,10 @@ std::vector<GgufCase> GgufCases(const std::string& scratch) {
   cases.push_back({"deepseek_v3_flat", flat.string(), KeepRecipe(), false});
   // DeepSeek-V3 with its grouped router, split into whole router groups (0-1 | 2-3).
   cases.push_back({"deepseek_v3_groups", pack_testing::FixtureDir("deepseek_v3"), KeepRecipe(),
-                   false, false, true});
+                   false, false, 2});
+  // One node of all four router groups, more than topk_group 2: grouped top-k in the GGUF.
+  cases.push_back({"deepseek_v3_whole", pack_testing::FixtureDir("deepseek_v3"), KeepRecipe(),
+                   false, false, 1});
 
   const std::string example =
       std::string(moedist::test_dirs::SourceDir()) + "/examples/model/checkpoint";
@@ -62,12 +65,13 @@ std::string CaseFamily(const GgufCase& c) {
 Result<PackReport> PackCase(const GgufCase& c, const std::string& dist, NodeFileFormat format) {
   ASSIGN_OR_RETURN(auto ckpt, Checkpoint::Open(c.checkpoint));
   ExpertPlan plan = pack_testing::TwoGroupPlan(ckpt->config());
-  if (c.whole_router_groups) {
+  if (const int nodes = c.whole_router_group_nodes; nodes > 0) {
     const int e = plan.num_experts;
+    plan.num_groups = nodes;
     for (auto& [layer, lp] : plan.layers) {
       lp.overlay.clear();
-      lp.groups.assign(2, {});
-      for (int x = 0; x < e; ++x) lp.groups[x < e / 2 ? 0 : 1].push_back(x);
+      lp.groups.assign(nodes, {});
+      for (int x = 0; x < e; ++x) lp.groups[x * nodes / e].push_back(x);
     }
   }
   PackRequest req = pack_testing::MakeRequest(c.checkpoint, plan, dist);

@@ -21,9 +21,10 @@ struct GgufCase {
   PackRecipe recipe;
   bool expect_refusal = false;  // llama.cpp cannot run the sliced node the same way
   bool proxies = false;         // nodes also hold proxy experts (plan --standins proxy-fit)
-  // Two nodes of whole router groups and no overlay (DeepSeek-V3's grouped router: each node is
-  // sliced, and llama.cpp runs it with plain top-k).
-  bool whole_router_groups = false;
+  // > 0: that many nodes of whole router groups and no overlay (DeepSeek-V3's grouped router:
+  // each node is sliced; with 2 nodes each holds topk_group groups and llama.cpp runs plain
+  // top-k, with 1 node it holds all 4 and the GGUF carries expert_group_count / _used_count).
+  int whole_router_group_nodes = 0;
 };
 
 // The hf-tiny family whose reference inputs a case uses ("deepseek_v3_flat" → "deepseek_v3").
