@@ -48,12 +48,12 @@ Result<std::vector<uint64_t>> BytesOf(const GateProfile& p, const TierOptions& o
   const auto& source = o.expert_bytes.empty() ? p.expert_bytes : o.expert_bytes;
   auto it = source.find(layer);
   if (it == source.end() || it->second.size() != static_cast<size_t>(p.num_experts)) {
-    return Status::InvalidArgument("{} expert bytes: none for the {} experts of layer {}",
-                                   o.bytes_source, p.num_experts, layer);
+    return Status::FailedPrecondition("{} expert bytes: none for the {} experts of layer {}",
+                                      o.bytes_source, p.num_experts, layer);
   }
   for (uint64_t b : it->second) {
     if (b == 0)
-      return Status::InvalidArgument("{} expert bytes: 0 in layer {}", o.bytes_source, layer);
+      return Status::FailedPrecondition("{} expert bytes: 0 in layer {}", o.bytes_source, layer);
   }
   return it->second;
 }
@@ -153,8 +153,8 @@ Result<TierCoverage> MeasureCoverage(const GateProfile& profile, const std::vect
   for (int layer : scope) {
     const LayerGateProfile* lp = profile.FindLayer(layer);
     if (lp == nullptr) {
-      return Status::InvalidArgument("{}: layer {} is not profiled (profile it with --layers)",
-                                     profile.suite_path, layer);
+      return Status::FailedPrecondition("{}: layer {} is not profiled (profile it with --layers)",
+                                        profile.suite_path, layer);
     }
     auto it = set.find(layer);
     const std::vector<int> none;
@@ -166,8 +166,8 @@ Result<TierCoverage> MeasureCoverage(const GateProfile& profile, const std::vect
     }
     for (int e : in) {
       if (e < 0 || static_cast<size_t>(e) >= lp->gate_mass.size()) {
-        return Status::InvalidArgument("{}: layer {} has no expert {}", profile.suite_path, layer,
-                                       e);
+        return Status::FailedPrecondition("{}: layer {} has no expert {}", profile.suite_path,
+                                          layer, e);
       }
       mass_in += lp->gate_mass[e];
       sel_in += static_cast<double>(lp->selection_count[e]);
@@ -201,9 +201,9 @@ Result<HotnessTiers> ComputeHotnessTiers(const GateProfile& p, const TierOptions
 
 Status AddEvalCoverage(HotnessTiers& t, const GateProfile& eval, const std::string& eval_path) {
   if (eval.num_experts != static_cast<int>(t.layers.front().expert_bytes.size())) {
-    return Status::InvalidArgument("{}: {} experts per layer, the calibration profile has {}",
-                                   eval_path, eval.num_experts,
-                                   t.layers.front().expert_bytes.size());
+    return Status::FailedPrecondition("{}: {} experts per layer, the calibration profile has {}",
+                                      eval_path, eval.num_experts,
+                                      t.layers.front().expert_bytes.size());
   }
   for (LayerTiers& lt : t.layers) {
     for (MassTier& m : lt.overall) {

@@ -53,7 +53,8 @@ Result<OffloadPlan> PlanLlamaOffload(const HotnessTiers& tiers, const GateProfil
   for (const LayerGateProfile& lp : calibration.layers) total += SelectionsOf(lp);
   for (const LayerTiers& lt : tiers.layers) {
     const LayerGateProfile* lp = calibration.FindLayer(lt.layer);
-    if (lp == nullptr) return Status::InvalidArgument("layer {} is not in the profile", lt.layer);
+    if (lp == nullptr)
+      return Status::FailedPrecondition("layer {} is not in the profile", lt.layer);
     LayerOffload lo{
         .layer = lt.layer,
         .bytes = std::accumulate(lt.expert_bytes.begin(), lt.expert_bytes.end(), uint64_t{0}),
