@@ -1,5 +1,5 @@
-// moedist tiers profile.json [--eval-profile EVAL] [--tier-bytes B] [--gpu-bytes B]
-//               [--device CUDA0] [--json]
+// moedist tiers profile.json [--eval-profile EVAL] [--tier-bytes B] [--gguf FILE]
+//               [--gpu-bytes B] [--device CUDA0] [--json]
 // Hotness tiers of a gate profile (pipeline/hotness_tiers.h) and, with --gpu-bytes, llama.cpp
 // `-ot` rules for that GPU budget (pipeline/llama_offload_rules.h). docs/commands/tiers.md.
 #include <fmt/format.h>
@@ -7,6 +7,8 @@
 #include "apps/command_registry.h"
 #include "core/byte_size.h"
 #include "core/json_strict.h"
+#include "formats/gguf_reader.h"
+#include "pipeline/gguf_expert_bytes.h"
 #include "pipeline/hotness_tiers.h"
 #include "pipeline/llama_offload_rules.h"
 
@@ -16,6 +18,7 @@ namespace {
 struct TiersCliOptions {
   std::string profile;
   std::string eval_profile;
+  std::string gguf;
   std::string tier_bytes;
   std::string gpu_bytes;
   std::string device = "CUDA0";
@@ -83,6 +86,14 @@ int Run(const TiersCliOptions& o) {
     if (!b.ok()) return ReportError("tiers", b.status());
     to.resident_bytes = *b;
   }
+  if (!o.gguf.empty()) {
+    auto file = GgufFile::Open(o.gguf);
+    if (!file.ok()) return ReportError("tiers", file.status());
+    auto bytes = GgufExpertBytes(**file, profile->num_experts);
+    if (!bytes.ok()) return ReportError("tiers", bytes.status());
+    to.expert_bytes = std::move(bytes).value();
+    to.bytes_source = "gguf";
+  }
   auto gpu = OptionalBytes(o.gpu_bytes, "--gpu-bytes");
   if (!gpu.ok()) return ReportError("tiers", gpu.status());
   auto tiers = ComputeHotnessTiers(*profile, to);
@@ -121,7 +132,10 @@ Registrar registrar(
                       "held-out prompts");
        sub.add_option("--tier-bytes", o->tier_bytes,
                       "bytes to keep resident (GPU or RAM), e.g. 8G: the experts to keep, "
-                      "greedy by gate mass per byte across layers (checkpoint bytes)");
+                      "greedy by gate mass per byte across layers");
+       sub.add_option("--gguf", o->gguf,
+                      "price experts in this llama.cpp GGUF's bytes (the model you run) instead "
+                      "of the checkpoint's");
        sub.add_option("--gpu-bytes", o->gpu_bytes,
                       "llama.cpp: GPU bytes for expert tensors; prints the -ot rules");
        sub.add_option("--device", o->device,
