@@ -179,7 +179,8 @@ TEST_F(ExampleRelease, ProfileGivesConcentrationCurveAndHeatmap) {
 // experts q8_0, overlay experts kept in bf16), keeps the resident set within --tier-bytes, and
 // takes the eval coverage from a profile of the eval suite, recomputed here independently.
 TEST_F(ExampleRelease, TiersSectionHasReleaseBytesAndEvalCoverage) {
-  auto recipe = ParseRecipe(R"({"name": "t", "classes": {"routed_expert": "q8_0"}})", "test");
+  auto recipe = ParseRecipe(
+      R"({"name": "t", "classes": {"routed_expert": "q8_0", "overlay": "keep"}})", "test");
   ASSERT_TRUE(recipe.ok()) << recipe.status().ToString();
   ASSERT_NO_FATAL_FAILURE(Pack("placement", *recipe));
   const GateProfile& cal = ExampleProfile();
