@@ -38,12 +38,13 @@ void PrintTiers(const HotnessTiers& t) {
       "per layer: experts holding each share of the calibration gate mass, and what they "
       "cover (calibration / eval)\n");
   fmt::print("{:<6}", "layer");
-  for (int pc : t.percents) fmt::print(" {:>4}% tier {:>17}", pc, "cal / eval");
+  for (int pc : t.percents) fmt::print(" {:>11} {:>15}", fmt::format("{}% tier", pc), "cal / eval");
   fmt::print("\n");
   for (const LayerTiers& lt : t.layers) {
     fmt::print("{:<6}", lt.layer);
     for (const MassTier& m : lt.overall) {
-      fmt::print(" {:>4} experts {:>17}", m.experts.size(), Cover(m.calibration, m.eval));
+      fmt::print(" {:>11} {:>15}", fmt::format("{} experts", m.experts.size()),
+                 Cover(m.calibration, m.eval));
     }
     fmt::print("\n");
   }
@@ -57,6 +58,13 @@ void PrintTiers(const HotnessTiers& t) {
              r.eval ? Pct(r.eval->gate_mass) : "-");
   fmt::print("  selections  calibration {}  eval {}\n", Pct(r.calibration.selections),
              r.eval ? Pct(r.eval->selections) : "-");
+  // Per domain, where a hot list that fits one kind of prompt and not another shows.
+  for (const auto* c : {&r.calibration, r.eval ? &*r.eval : nullptr}) {
+    if (c == nullptr || c->domains.empty()) continue;
+    fmt::print("  gate mass per {} domain:", c == &r.calibration ? "calibration" : "eval");
+    for (const auto& [domain, share] : c->domains) fmt::print(" {} {}", domain, Pct(share));
+    fmt::print("\n");
+  }
 }
 
 void PrintOffload(const OffloadPlan& p) {

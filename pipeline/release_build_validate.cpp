@@ -88,7 +88,10 @@ std::string QualityTable(const ValidationReport& r) {
 
 Result<uint64_t> SpecByteSize(const nlohmann::json& value, const std::string& where) {
   if (value.is_string()) return ParseByteSize(value.get<std::string>(), where);
-  if (value.is_number_unsigned()) return value.get<uint64_t>();
+  // Integers written in JSON text are unsigned when positive; json(5) built in code is signed.
+  if (value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0)) {
+    return value.get<uint64_t>();
+  }
   return Status::InvalidArgument("{}: expected a byte size such as 4194304 or \"4M\"", where);
 }
 
