@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <numeric>
+#include <regex>
 
 #include "formats/gguf_writer.h"
 #include "pipeline/hotness_tiers.h"
@@ -84,6 +85,23 @@ TEST_F(GgufExpertBytesTest, LayersAddUpToTheirExpertTensorsAndPriceTheRules) {
   EXPECT_EQ(plan->ranked[0].layer, 1);
   EXPECT_EQ(plan->bytes, layer1);
   EXPECT_NE(plan->args[1].find(R"(blk\.(1)\.)"), std::string::npos) << plan->args[1];
+  // The rules as llama.cpp applies them (std::regex_search over the tensor name, first match
+  // wins): layer 1's expert tensors on the GPU, layer 0's in RAM, nothing else overridden.
+  ASSERT_EQ(plan->args.size(), 4u);
+  for (const GgufTensorInfo& t : gguf->tensors()) {
+    std::string placed = "default";
+    for (size_t i = 1; i < plan->args.size(); i += 2) {
+      const std::string& rule = plan->args[i];
+      const size_t eq = rule.rfind('=');
+      if (std::regex_search(t.name, std::regex(rule.substr(0, eq)))) {
+        placed = rule.substr(eq + 1);
+        break;
+      }
+    }
+    const bool expert = t.name.find("_exps.") != std::string::npos;
+    const std::string want = !expert ? "default" : t.name.starts_with("blk.1.") ? "CUDA0" : "CPU";
+    EXPECT_EQ(placed, want) << t.name;
+  }
 }
 
 TEST_F(GgufExpertBytesTest, RefusesAnotherExpertCountNamingTheTensor) {
