@@ -37,6 +37,11 @@ Status CheckOptions(const ValidateOptions& o) {
         "no source checkpoint given (--checkpoint): distribution.json lists the checkpoint's "
         "files and digests, not where it lies");
   }
+  if (o.tier_bytes && (!o.update_manifest || o.node)) {
+    return Status::InvalidArgument(
+        "--tier-bytes: the tiers go into distribution.json, which --no-manifest and --node "
+        "leave alone");
+  }
   if (!fs::is_directory(o.dist_dir)) {
     return Status::NotFound("{}: not a directory (a release written by moedist pack)", o.dist_dir);
   }

@@ -235,6 +235,11 @@ TEST_F(ExampleRelease, TiersSectionHasReleaseBytesAndEvalCoverage) {
   EXPECT_EQ(res["eval"]["tokens"], eval->tokens);
   EXPECT_NE(res["eval"]["tokens"], res["calibration"]["tokens"]);
   EXPECT_NEAR(res["eval"]["gate_mass"].get<double>(), in / all, 1e-9);
+  // A budget for a manifest that will not be written is refused, not ignored.
+  v.update_manifest = false;
+  auto refused = ValidateRelease(v);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--tier-bytes"), std::string::npos);
 }
 
 TEST_F(ExampleRelease, TamperedGroupFileFailsThatNodeNamingTheFile) {
