@@ -33,6 +33,33 @@ std::string Cover(const TierCoverage& cal, const std::optional<TierCoverage>& ev
   return fmt::format("{} / {}", Pct(cal.gate_mass), ev ? Pct(ev->gate_mass) : "-");
 }
 
+// Each domain's own tiers: experts per layer, and the share of that domain's gate mass they hold
+// on the calibration and the eval suite (mean over layers).
+void PrintDomainTiers(const HotnessTiers& t) {
+  const auto& first = t.layers.front().domains;
+  if (first.empty()) return;
+  fmt::print(
+      "per domain: its own tiers (experts per layer; mean share of the domain's mass, "
+      "calibration / eval)\n");
+  for (const auto& [domain, unused] : first) {
+    fmt::print("{:<16}", domain);
+    for (size_t i = 0; i < t.percents.size(); ++i) {
+      std::string sizes;
+      double cal = 0, ev = 0;
+      bool has_eval = true;
+      for (const LayerTiers& lt : t.layers) {
+        const DomainTier& d = lt.domains.at(domain)[i];
+        sizes += (sizes.empty() ? "" : ",") + std::to_string(d.experts.size());
+        cal += d.calibration / t.layers.size();
+        if (d.eval) ev += *d.eval / t.layers.size();
+        has_eval = has_eval && d.eval.has_value();
+      }
+      fmt::print("  {}%: {} {} / {}", t.percents[i], sizes, Pct(cal), has_eval ? Pct(ev) : "-");
+    }
+    fmt::print("\n");
+  }
+}
+
 void PrintTiers(const HotnessTiers& t) {
   fmt::print(
       "per layer: experts holding each share of the calibration gate mass, and what they "
@@ -48,6 +75,7 @@ void PrintTiers(const HotnessTiers& t) {
     }
     fmt::print("\n");
   }
+  PrintDomainTiers(t);
   if (!t.resident) return;
   const ResidentSet& r = *t.resident;
   size_t n = 0;

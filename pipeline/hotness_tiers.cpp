@@ -69,7 +69,12 @@ Result<LayerTiers> TiersOfLayer(const GateProfile& p, const LayerGateProfile& lp
     lt.overall.push_back(std::move(t));
   }
   for (const auto& [domain, mass] : lp.domain_mass) {
-    for (int pc : o.percents) lt.domains[domain].push_back(TierOf(mass, pc));
+    for (int pc : o.percents) {
+      DomainTier d{.percent = pc, .experts = TierOf(mass, pc)};
+      ASSIGN_OR_RETURN(TierCoverage c, MeasureCoverage(p, {lp.layer}, {{lp.layer, d.experts}}));
+      d.calibration = c.domains.at(domain);
+      lt.domains[domain].push_back(std::move(d));
+    }
   }
   return lt;
 }
@@ -136,9 +141,11 @@ nlohmann::json LayerToJson(const HotnessTiers& t, const LayerTiers& lt) {
     mass[std::to_string(m.percent)] = std::move(j);
   }
   nlohmann::json domains = nlohmann::json::object();
-  for (const auto& [domain, sets] : lt.domains) {
-    for (size_t i = 0; i < sets.size(); ++i) {
-      domains[domain][std::to_string(t.percents[i])] = sets[i];
+  for (const auto& [domain, tiers] : lt.domains) {
+    for (const DomainTier& d : tiers) {
+      nlohmann::json j = {{"experts", d.experts}, {"calibration", d.calibration}};
+      if (d.eval) j["eval"] = *d.eval;
+      domains[domain][std::to_string(d.percent)] = std::move(j);
     }
   }
   return {{"expert_bytes", lt.expert_bytes}, {"mass", mass}, {"domains", domains}};
@@ -208,6 +215,14 @@ Status AddEvalCoverage(HotnessTiers& t, const GateProfile& eval, const std::stri
   for (LayerTiers& lt : t.layers) {
     for (MassTier& m : lt.overall) {
       ASSIGN_OR_RETURN(m.eval, MeasureCoverage(eval, {lt.layer}, {{lt.layer, m.experts}}));
+    }
+    for (auto& [domain, tiers] : lt.domains) {
+      for (DomainTier& d : tiers) {
+        ASSIGN_OR_RETURN(TierCoverage c,
+                         MeasureCoverage(eval, {lt.layer}, {{lt.layer, d.experts}}));
+        auto it = c.domains.find(domain);
+        if (it != c.domains.end()) d.eval = it->second;
+      }
     }
   }
   if (t.resident) {

@@ -42,12 +42,20 @@ struct MassTier {
   std::optional<TierCoverage> eval;
 };
 
+// A domain's own tier: chosen on that domain's calibration mass, checked on the same domain of
+// the eval suite (a hot set per domain must hold on that domain's held-out prompts).
+struct DomainTier {
+  int percent = 0;
+  std::vector<int> experts;    // hottest first (the domain's calibration gate mass)
+  double calibration = 0;      // share of the domain's calibration gate mass
+  std::optional<double> eval;  // share of the domain's eval gate mass; none: no such eval domain
+};
+
 struct LayerTiers {
   int layer = 0;
   std::vector<uint64_t> expert_bytes;  // [E]
   std::vector<MassTier> overall;
-  // domain -> one expert list per percent (same order as HotnessTiers::percents), hottest first.
-  std::map<std::string, std::vector<std::vector<int>>> domains;
+  std::map<std::string, std::vector<DomainTier>> domains;  // one per percent, in order
 };
 
 struct ResidentSet {

@@ -57,11 +57,15 @@ TEST(HotnessTiers, EachMassTierIsTheSmallestHottestSetHoldingItsShare) {
     EXPECT_LE(lt.overall[0].experts.size(), lt.overall[1].experts.size());
     EXPECT_LE(lt.overall[1].experts.size(), lt.overall[2].experts.size());
     ASSERT_EQ(lt.domains.size(), lp.domain_mass.size());
-    for (const auto& [domain, sets] : lt.domains) {
+    for (const auto& [domain, tiers] : lt.domains) {
       const std::vector<double>& dm = lp.domain_mass.at(domain);
+      ASSERT_EQ(tiers.size(), 3u);
       double held = 0;
-      for (int e : sets[2]) held += dm[e];
+      for (int e : tiers[2].experts) held += dm[e];
+      EXPECT_EQ(tiers[2].percent, 90);
       EXPECT_GE(held / Sum(dm), 0.9 - 1e-9) << domain;
+      EXPECT_NEAR(tiers[2].calibration, held / Sum(dm), 1e-12) << domain;
+      EXPECT_FALSE(tiers[2].eval);  // no eval profile given
     }
   }
 }
@@ -143,6 +147,19 @@ TEST(HotnessTiers, EvalCoverageComesFromTheOtherProfile) {
       const LayerGateProfile& lp = *eval.FindLayer(lt.layer);
       for (int e : m.experts) held += lp.gate_mass[e];
       EXPECT_NEAR(m.eval->gate_mass, held / Sum(lp.gate_mass), 1e-12);
+    }
+  }
+  // Per domain: each domain's own tier, measured on that domain of the eval profile.
+  for (const LayerTiers& lt : t->layers) {
+    const LayerGateProfile& lp = *eval.FindLayer(lt.layer);
+    for (const auto& [domain, tiers] : lt.domains) {
+      const std::vector<double>& dm = lp.domain_mass.at(domain);
+      for (const DomainTier& d : tiers) {
+        double held = 0;
+        for (int e : d.experts) held += dm[e];
+        ASSERT_TRUE(d.eval) << domain;
+        EXPECT_NEAR(*d.eval, held / Sum(dm), 1e-12) << domain << " " << d.percent;
+      }
     }
   }
   const nlohmann::json j = HotnessTiersToJson(*t);
