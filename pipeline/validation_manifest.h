@@ -3,9 +3,9 @@
 // bytes (refused if it changed since it was verified); a signature over the old bytes is then
 // stale: with a key the manifest is signed again, without one the stale distribution.json.sig is
 // removed so nobody mistakes it for a valid one, and the release must be signed (`moedist sign`)
-// before it ships. When the section already holds exactly these values nothing is written and a
-// signature stays valid, so validating the same release twice is idempotent. Thread safety: the
-// caller holds the release directory lock (pack_output_dir.h).
+// before it ships. When the sections already hold exactly these values nothing is written and a
+// signature stays valid, so validating the same release twice is idempotent.
+// Thread safety: the caller holds the release directory lock (pack_output_dir.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
