@@ -1,9 +1,11 @@
 // moedist validate DIST --eval FILE --checkpoint CKPT (--pubkey P... | --unsigned | --key K)
-//                  [--node K] [--report-dir D] [--profile P] [thresholds] [--json]:
+//                  [--node K] [--report-dir D] [--profile P] [--tier-bytes B] [thresholds]
+//                  [--json]:
 // every node of a release end to end (docs/commands/validate.md).
 #include <fmt/format.h>
 
 #include "apps/command_registry.h"
+#include "core/byte_size.h"
 #include "manifest/release_time.h"
 #include "pipeline/release_validate.h"
 
@@ -16,6 +18,7 @@ struct ValidateCliOptions {
   std::string node;
   std::string key;
   std::string now;
+  std::string tier_bytes;
   bool no_manifest = false;
   bool equivalence_optional = false;
   bool json = false;
@@ -89,6 +92,11 @@ int RunValidate(ValidateCliOptions& o) {
     o.v.now = *now;
   }
   if (!o.node.empty()) o.v.node = o.node;
+  if (!o.tier_bytes.empty()) {
+    auto bytes = ParseByteSize(o.tier_bytes, "--tier-bytes");
+    if (!bytes.ok()) return ReportError("validate", bytes.status());
+    o.v.tier_bytes = *bytes;
+  }
   o.v.update_manifest = !o.no_manifest;
   o.v.thresholds.require_equivalence = !o.equivalence_optional;
   auto report = ValidateRelease(o.v);
@@ -135,9 +143,13 @@ Registrar registrar(
            "--plan", v.plan_path,
            "plan.json of the release; a budget plan's measured candidates are plotted (node "
            "bytes against Δ) in the HTML page");
-       sub.add_option(
-           "--profile", v.profile_path,
-           "profile.json for the HTML plots (default: the one the plan names, if present)");
+       sub.add_option("--profile", v.profile_path,
+                      "profile.json for the HTML plots and the hotness tiers (default: the one "
+                      "distribution.json's calibration section names, if present)");
+       sub.add_option("--tier-bytes", o->tier_bytes,
+                      "hotness tiers: bytes to keep resident (GPU or RAM), e.g. 4M; the experts "
+                      "to keep, with their coverage on the calibration and eval suites, go into "
+                      "distribution.json's tiers section (docs/tiers.md)");
        sub.add_option("--quantized-full", v.quantized_full_dir,
                       "a one-node release of the checkpoint packed with the same recipe "
                       "(default: packed into the scratch directory when the recipe quantizes)");

@@ -134,7 +134,7 @@ json DistributionToJson(const Distribution& d) {
   }
   json source = {{"family", d.source.family}, {"files", FilesToJson(d.source.files)}};
   if (!d.source.facts.empty()) source["facts"] = d.source.facts;
-  return {
+  json j = {
       {"schema_version", d.schema_version},
       {"release",
        {{"name", d.release.name},
@@ -151,6 +151,9 @@ json DistributionToJson(const Distribution& d) {
       {"bundles", std::move(bundles)},
       {"nodes", std::move(nodes)},
   };
+  // Optional, so a release without tiers keeps the bytes (and signature) it always had.
+  if (d.tiers) j["tiers"] = *d.tiers;
+  return j;
 }
 
 std::string SerializeDistribution(const Distribution& d) {
@@ -198,6 +201,7 @@ Result<Distribution> DistributionFromJson(const json& j, std::string_view source
   d.overlay = j["overlay"];
   d.recipe = j["recipe"];
   d.validation = j["validation"];
+  if (j.contains("tiers")) d.tiers = j["tiers"];
 
   std::vector<std::string> bundle_names;
   for (const auto& [name, b] : j["bundles"].items()) {

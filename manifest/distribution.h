@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,9 @@ struct Distribution {
   nlohmann::json overlay = nlohmann::json::object();
   nlohmann::json recipe = nlohmann::json::object();
   nlohmann::json validation = nlohmann::json::object();
+  // Hotness tiers (docs/tiers.md), written by validate; absent until then, and in releases
+  // validated without a gate profile.
+  std::optional<nlohmann::json> tiers;
   std::map<std::string, BundleEntry> bundles;  // bundle name -> its files
   std::vector<NodeEntry> nodes;
 

@@ -128,6 +128,11 @@ Result<std::string> ReleaseMakefile(const ReleaseSpec& s, const MakefileSettings
         if (key == "require_equivalence" && !value.get<bool>()) v += " --equivalence-optional";
         continue;
       }
+      if (key == "tier_bytes") {  // written as the integer, so no spelling reaches the shell
+        ASSIGN_OR_RETURN(uint64_t bytes, SpecByteSize(value, "release.json validate.tier_bytes"));
+        v += fmt::format(" --tier-bytes {}", bytes);
+        continue;
+      }
       std::string flag = key == "generation_prompts"         ? "gen_prompts"
                          : key == "generation_prompt_tokens" ? "gen_prompt_tokens"
                          : key == "generation_new_tokens"    ? "gen_tokens"

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "core/byte_size.h"
 #include "manifest/release_signing.h"
 #include "pipeline/release_validate.h"
 
@@ -31,6 +32,8 @@ Status ApplyOptions(const nlohmann::json& j, ValidateOptions* v) {
       }
     } else if (kBools.count(key)) {
       if (!value.is_boolean()) return Status::InvalidArgument("{}: expected true or false", where);
+    } else if (key == "tier_bytes") {
+      ASSIGN_OR_RETURN(v->tier_bytes, SpecByteSize(value, where));
     } else {
       return Status::InvalidArgument("{}: unknown field", where);
     }
@@ -82,6 +85,15 @@ std::string QualityTable(const ValidationReport& r) {
 }
 
 }  // namespace
+
+Result<uint64_t> SpecByteSize(const nlohmann::json& value, const std::string& where) {
+  if (value.is_string()) return ParseByteSize(value.get<std::string>(), where);
+  // Integers written in JSON text are unsigned when positive; json(5) built in code is signed.
+  if (value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0)) {
+    return value.get<uint64_t>();
+  }
+  return Status::InvalidArgument("{}: expected a byte size such as 4194304 or \"4M\"", where);
+}
 
 bool BuildValidatorAvailable() {
   return true;

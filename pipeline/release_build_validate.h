@@ -38,6 +38,9 @@ struct BuildValidateOutcome {
 };
 
 bool BuildValidatorAvailable();
+// release.json validate.tier_bytes (or another byte size): an integer, or a string as
+// --tier-bytes takes it ("4M"); anything else is refused naming `where`.
+Result<uint64_t> SpecByteSize(const nlohmann::json& value, const std::string& where);
 Result<BuildValidateOutcome> RunBuildValidator(const BuildValidateRequest& request);
 
 }  // namespace moedist

@@ -16,6 +16,7 @@
 #include "pipeline/validation_eval.h"
 #include "pipeline/validation_manifest.h"
 #include "pipeline/validation_report_html.h"
+#include "pipeline/validation_tiers.h"
 
 namespace moedist {
 namespace {
@@ -35,6 +36,11 @@ Status CheckOptions(const ValidateOptions& o) {
     return Status::InvalidArgument(
         "no source checkpoint given (--checkpoint): distribution.json lists the checkpoint's "
         "files and digests, not where it lies");
+  }
+  if (o.tier_bytes && (!o.update_manifest || o.node)) {
+    return Status::InvalidArgument(
+        "--tier-bytes: the tiers go into distribution.json, which --no-manifest and --node "
+        "leave alone");
   }
   if (!fs::is_directory(o.dist_dir)) {
     return Status::NotFound("{}: not a directory (a release written by moedist pack)", o.dist_dir);
@@ -352,12 +358,7 @@ Status MeasureSessions(Context& c, ValidationReport& report) {
 
 Result<std::optional<GateProfile>> LoadProfile(const ValidateOptions& o, const Distribution& d,
                                                ValidationReport& report) {
-  std::string path = o.profile_path;
-  if (path.empty() && d.calibration.contains("profile") && d.calibration["profile"].is_object() &&
-      d.calibration["profile"].value("path", "") != "") {
-    const std::string recorded = d.calibration["profile"]["path"].get<std::string>();
-    if (fs::exists(recorded)) path = recorded;
-  }
+  const std::string path = ResolveReleaseProfilePath(o.profile_path, d);
   if (path.empty()) {
     report.notes.push_back(
         "no gate profile (give --profile): the HTML page has no concentration "
@@ -366,6 +367,32 @@ Result<std::optional<GateProfile>> LoadProfile(const ValidateOptions& o, const D
   }
   ASSIGN_OR_RETURN(GateProfile p, ReadGateProfile(path));
   return std::optional<GateProfile>(std::move(p));
+}
+
+// The `tiers` section, or none (with a note) when no gate profile is at hand.
+Result<std::optional<nlohmann::json>> MeasureTiers(const ValidateOptions& o, const Distribution& d,
+                                                   ValidationReport& report) {
+  const std::string path = ResolveReleaseProfilePath(o.profile_path, d);
+  if (path.empty()) {
+    if (o.tier_bytes) {
+      return Status::InvalidArgument(
+          "--tier-bytes: no gate profile to rank experts by (give --profile)");
+    }
+    report.notes.push_back("no gate profile (give --profile): distribution.json gets no tiers");
+    return std::optional<nlohmann::json>();
+  }
+  ReleaseTiersRequest r{path, o.checkpoint_dir, o.eval_path, o.max_prompt_tokens, o.tier_bytes};
+  auto tiers = MeasureReleaseTiers(r, d);
+  if (!tiers.ok()) return tiers.status().WithContext("hotness tiers");
+  if (tiers->resident) {
+    const ResidentSet& rs = *tiers->resident;
+    report.notes.push_back(fmt::format(
+        "tiers: {} resident bytes of {} cover {:.1f}% of the gate mass on the calibration suite, "
+        "{:.1f}% on the eval suite",
+        rs.bytes, rs.budget_bytes, 100 * rs.calibration.gate_mass,
+        rs.eval ? 100 * rs.eval->gate_mass : 0.0));
+  }
+  return std::optional<nlohmann::json>(HotnessTiersToJson(*tiers));
 }
 
 Status WriteReports(const ValidateOptions& o, const Distribution* d, ValidationReport& report) {
@@ -488,13 +515,14 @@ Result<ValidationReport> ValidateRelease(const ValidateOptions& o) {
 
   // The manifest's validation section (all nodes only: a partial run would drop the others).
   if (o.update_manifest && !o.node) {
+    ASSIGN_OR_RETURN(std::optional<nlohmann::json> tiers, MeasureTiers(o, *d, report));
     // distribution.json and its signature change together: in a staged copy of links, switched
     // in whole (manifest/release_stage.h), so no crash leaves a manifest beside a stale signature.
     ASSIGN_OR_RETURN(ReleaseStage stage,
                      ReleaseStage::Begin(o.dist_dir, ReleaseStage::Seed::kLinkCurrent));
-    ASSIGN_OR_RETURN(ManifestUpdate u,
-                     RecordValidationInManifest(stage.path(), vr.manifest_sha256,
-                                                ValidationManifestSection(report), o.sign_key));
+    ASSIGN_OR_RETURN(ManifestUpdate u, RecordValidationInManifest(stage.path(), vr.manifest_sha256,
+                                                                  ValidationManifestSection(report),
+                                                                  o.sign_key, tiers));
     if (u.written || u.signed_again || u.signature_removed) RETURN_IF_ERROR(stage.Publish());
     report.manifest_updated = u.written;
     report.manifest_signed = u.signed_again;

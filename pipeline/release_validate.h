@@ -16,6 +16,8 @@
 // Then, when every node was scored, the sessions (session_quality.h): the worst node, placed
 // (each prompt on the node `place` picks) and oracle Δ over the eval suite; placed sessions
 // have a limit of their own.
+// Then the hotness tiers (validation_tiers.h): the calibration profile's tiers, their coverage
+// measured again on a gate profile of the eval suite.
 // Then the report goes to `report_dir` (validation.json, validation.html, each atomically) and
 // its summary into distribution.json's `validation` object, re-signed with `sign_key` or, without
 // one, with the now stale signature removed (the release must be signed again).
@@ -59,6 +61,10 @@ struct ValidateOptions {
   std::string report_dir;    // validation.json + validation.html; empty: none written
   std::string profile_path;  // profile.json for the HTML plots; empty: plots left out
   std::string plan_path;     // plan.json; a budget plan's candidates are plotted; empty: none
+  // Hotness tiers (docs/tiers.md), written to distribution.json's `tiers` when a gate profile
+  // is found (profile_path or the one the manifest records): the resident set for this many
+  // bytes; none: the 50/80/90 % mass tiers only.
+  std::optional<uint64_t> tier_bytes;
   bool update_manifest = true;
   const PrivateKey* sign_key = nullptr;  // re-sign distribution.json after updating it
   bool check_source_digests = true;      // re-hash the checkpoint against source.files

@@ -15,7 +15,8 @@ namespace moedist {
 Result<ManifestUpdate> RecordValidationInManifest(const std::string& dist_dir,
                                                   const std::string& verified_sha256,
                                                   const nlohmann::json& section,
-                                                  const PrivateKey* key) {
+                                                  const PrivateKey* key,
+                                                  const std::optional<nlohmann::json>& tiers) {
   namespace fs = std::filesystem;
   const std::string manifest_path = (fs::path(dist_dir) / kManifestFileName).string();
   const std::string sig_path = (fs::path(dist_dir) / kSignatureFileName).string();
@@ -30,6 +31,7 @@ Result<ManifestUpdate> RecordValidationInManifest(const std::string& dist_dir,
   ASSIGN_OR_RETURN(Distribution d, ParseDistribution(bytes, manifest_path));
   ManifestUpdate out;
   d.validation = section;
+  d.tiers = tiers;
   const std::string updated = SerializeDistribution(d);
   RETURN_IF_ERROR(ParseDistribution(updated, manifest_path + " (about to be written)").status());
   if (updated != bytes) {

@@ -65,6 +65,25 @@ TEST(Distribution, RoundTripsThroughTheStrictReader) {
   EXPECT_EQ(layers[3].overlay, (std::vector<uint32_t>{4}));
 }
 
+// `tiers` is optional: absent, the manifest has no such key (older releases keep their bytes and
+// signatures); present, it round-trips as given.
+TEST(Distribution, TiersSectionIsOptionalAndRoundTrips) {
+  Distribution without = SampleDistribution();
+  EXPECT_FALSE(DistributionToJson(without).contains("tiers"));
+  Distribution with = without;
+  with.tiers = json{{"percents", {50, 80, 90}}, {"resident", {{"bytes", 7}}}};
+  const std::string bytes = SerializeDistribution(with);
+  EXPECT_NE(bytes, SerializeDistribution(without));
+  auto d = ParseDistribution(bytes, "distribution.json");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_TRUE(d->tiers.has_value());
+  EXPECT_EQ(*d->tiers, *with.tiers);
+  EXPECT_EQ(SerializeDistribution(*d), bytes);
+  auto old = ParseDistribution(SerializeDistribution(without), "distribution.json");
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->tiers.has_value());
+}
+
 TEST(Distribution, SchemaCompilesAndAcceptsTheSample) {
   EXPECT_TRUE(DistributionSchema().Validate(SampleJson()).empty());
 }
@@ -93,6 +112,7 @@ auto SetFile(const char* field, json v) {
 const Mutation kMutations[] = {
     {"missing section", [](json& j) { j.erase("recipe"); }, "\"recipe\" is missing"},
     {"unknown top-level field", [](json& j) { j["extra"] = 1; }, "\"extra\" is not allowed"},
+    {"tiers not an object", [](json& j) { j["tiers"] = json::array(); }, "tiers"},
     {"version zero", [](json& j) { j["release"]["version"] = 0; }, "minimum"},
     {"version negative", [](json& j) { j["release"]["version"] = -1; }, "minimum"},
     {"version as string", [](json& j) { j["release"]["version"] = "3"; }, "expected integer"},

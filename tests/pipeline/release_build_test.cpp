@@ -4,6 +4,7 @@
 #include "pipeline/release_build.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -22,6 +23,7 @@
 #include "pipeline/release_build_lock.h"
 #include "pipeline/release_build_makefile.h"
 #include "pipeline/release_build_spec.h"
+#include "pipeline/release_build_validate.h"
 #include "tests/pipeline/pack_fixture_testutil.h"
 #include "tests/test_dirs.h"
 
@@ -134,9 +136,10 @@ TEST(ReleaseBuild, ValidateRunsLastAndItsManifestUpdateIsPublished) {
   TempDir d;
   json spec = BaseSpec(d);
   spec["eval"] = "eval.jsonl";
-  spec["validate"] = {{"max_prompt_tokens", 12},       {"generation_prompts", 1},
-                      {"generation_prompt_tokens", 4}, {"generation_new_tokens", 4},
-                      {"min_distinct_2", 0.0},         {"max_distinct_2_drop", 1.0}};
+  spec["validate"] = {
+      {"max_prompt_tokens", 12},    {"generation_prompts", 1}, {"generation_prompt_tokens", 4},
+      {"generation_new_tokens", 4}, {"min_distinct_2", 0.0},   {"max_distinct_2_drop", 1.0},
+      {"tier_bytes", "64K"}};
   const std::string release = WriteSpec(d, spec);
   const ReleaseBuildReport r = Build(release);
   ASSERT_EQ(States(r).at("validate"), "ran");
@@ -147,6 +150,11 @@ TEST(ReleaseBuild, ValidateRunsLastAndItsManifestUpdateIsPublished) {
   const json m = json::parse(manifest);
   ASSERT_TRUE(m.contains("validation")) << "validate's manifest did not replace pack's";
   EXPECT_EQ(m["validation"]["nodes"].size(), 2u);
+  // validate.tier_bytes reached validate, which had the build's profile and the eval suite.
+  ASSERT_TRUE(m.contains("tiers"));
+  EXPECT_EQ(m["tiers"]["resident"]["budget_bytes"], 64u << 10);
+  EXPECT_LE(m["tiers"]["resident"]["bytes"].get<uint64_t>(), 64u << 10);
+  EXPECT_TRUE(m["tiers"]["resident"].contains("eval"));
   // The signature published is validate's, over the manifest published.
   auto key = PrivateKey::Load(d.Sub("key.pem"));
   ASSERT_TRUE(key.ok());
@@ -387,6 +395,28 @@ TEST(ReleaseSpecParse, RefusesWhatIsWrongNamingTheField) {
   auto mk = ReleaseMakefile(*experts, {"moedist", 1, "r.json"});
   ASSERT_TRUE(mk.ok()) << mk.status().ToString();
   EXPECT_NE(mk->find("--layout experts"), std::string::npos) << *mk;
+}
+
+// validate.tier_bytes: the byte sizes --tier-bytes takes, refused otherwise naming the field; the
+// Makefile passes the integer, so no spelling of it reaches the shell.
+TEST(ReleaseSpecParse, TierBytesIsAByteSizeInBothFrontEnds) {
+  EXPECT_EQ(*SpecByteSize(json("4M"), "v.tier_bytes"), 4ull << 20);
+  EXPECT_EQ(*SpecByteSize(json(12345), "v.tier_bytes"), 12345u);
+  for (const json& bad : {json(-1), json(1.5), json("lots"), json(true)}) {
+    auto r = SpecByteSize(bad, "release.json validate.tier_bytes");
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_NE(r.status().message().find("validate.tier_bytes"), std::string::npos)
+        << r.status().message();
+  }
+  TempDir d;
+  json spec = BaseSpec(d);
+  spec["eval"] = "eval.jsonl";
+  spec["validate"] = {{"tier_bytes", "3M"}};
+  auto parsed = ParseReleaseSpec(spec.dump(), "r.json", d.path());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  auto mk = ReleaseMakefile(*parsed, {.moedist_exe = "/bin/moedist", .release_source = "r.json"});
+  ASSERT_TRUE(mk.ok()) << mk.status().ToString();
+  EXPECT_NE(mk->find(fmt::format("--tier-bytes {}", 3ull << 20)), std::string::npos) << *mk;
 }
 
 // release.json's max_rss reaches the build: a cap no step can meet stops it with nothing

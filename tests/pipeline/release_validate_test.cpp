@@ -4,11 +4,13 @@
 // release passes; unquantized nodes equal the masked full model bit for bit; a tampered file
 // fails verify and the node that needs it is reported with the file named; an impossible
 // threshold fails the nodes it should; the manifest's validation section is written and signed
-// (or its stale signature removed); the JSON and HTML reports are published atomically.
+// (or its stale signature removed); the JSON and HTML reports are published atomically; the
+// hotness tiers section carries the release's bytes and coverage measured on the eval suite.
 #include "pipeline/release_validate.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -16,6 +18,7 @@
 #include "manifest/release_verify.h"
 #include "pack_fixture_testutil.h"
 #include "pipeline/gate_profiler.h"
+#include "pipeline/pack_recipe.h"
 #include "pipeline/planner.h"
 #include "tests/test_dirs.h"
 
@@ -170,6 +173,73 @@ TEST_F(ExampleRelease, ProfileGivesConcentrationCurveAndHeatmap) {
   size_t cells = 0;
   for (size_t at = 0; (at = html.find("% of the mass", at)) != std::string::npos; ++at) ++cells;
   EXPECT_EQ(cells, ExampleProfile().layers.size() * 16);
+}
+
+// Hotness tiers on the example model: validate prices experts in the release's bytes (routed
+// experts q8_0, overlay experts kept in bf16), keeps the resident set within --tier-bytes, and
+// takes the eval coverage from a profile of the eval suite, recomputed here independently.
+TEST_F(ExampleRelease, TiersSectionHasReleaseBytesAndEvalCoverage) {
+  auto recipe = ParseRecipe(
+      R"({"name": "t", "classes": {"routed_expert": "q8_0", "overlay": "keep"}})", "test");
+  ASSERT_TRUE(recipe.ok()) << recipe.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(Pack("placement", *recipe));
+  const GateProfile& cal = ExampleProfile();
+  const std::string profile = tmp_.Sub("profile.json");
+  ASSERT_TRUE(WriteGateProfile(cal, profile).ok());
+  ValidateOptions v = SmallOptions(dist_, ExampleDir(), ExampleSuite("eval"), tmp_);
+  v.profile_path = profile;
+  v.generation_prompts = 1;
+  const uint64_t source_bytes = cal.expert_bytes.at(0)[0];  // bf16: 2 bytes a value
+  const uint64_t q8_bytes = source_bytes / 2 / 32 * 34;     // q8_0: 34 bytes per 32 values
+  v.tier_bytes = 10 * q8_bytes + q8_bytes / 2;
+  auto r = ValidateRelease(v);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto j = ParseJsonStrict(ReadAll(dist_ + "/distribution.json"), "distribution.json");
+  ASSERT_TRUE(j.ok());
+  ASSERT_TRUE(j->contains("tiers"));
+  const nlohmann::json& t = (*j)["tiers"];
+  EXPECT_EQ(t["bytes_source"], "release");
+  for (const auto& [layer, lt] : t["layers"].items()) {
+    const auto& overlay = (*j)["partition"]["layers"][layer]["overlay"];
+    for (size_t e = 0; e < lt["expert_bytes"].size(); ++e) {
+      const bool in_overlay =
+          std::find(overlay.begin(), overlay.end(), nlohmann::json(e)) != overlay.end();
+      EXPECT_EQ(lt["expert_bytes"][e], in_overlay ? source_bytes : q8_bytes)
+          << "layer " << layer << " expert " << e;
+    }
+    EXPECT_GE(lt["mass"]["90"]["calibration"]["gate_mass"].get<double>(), 0.9);
+  }
+  const nlohmann::json& res = t["resident"];
+  uint64_t bytes = 0;
+  for (const auto& [layer, experts] : res["experts"].items()) {
+    for (int e : experts) bytes += t["layers"][layer]["expert_bytes"][e].get<uint64_t>();
+  }
+  EXPECT_EQ(res["bytes"], bytes);
+  EXPECT_LE(bytes, *v.tier_bytes);
+  // The eval suite profiled here as validate must have: same layers, prompts cut alike.
+  ProfileOptions po;
+  po.checkpoint = ExampleDir();
+  po.suite = ExampleSuite("eval");
+  po.layers = "all";
+  po.max_tokens_per_prompt = v.max_prompt_tokens;
+  po.topm = cal.topm;
+  auto eval = RunGateProfile(po);
+  ASSERT_TRUE(eval.ok()) << eval.status().ToString();
+  double in = 0, all = 0;
+  for (const LayerGateProfile& lp : eval->layers) {
+    for (size_t e = 0; e < lp.gate_mass.size(); ++e) all += lp.gate_mass[e];
+    const std::string key = std::to_string(lp.layer);
+    if (!res["experts"].contains(key)) continue;
+    for (int e : res["experts"][key]) in += lp.gate_mass[e];
+  }
+  EXPECT_EQ(res["eval"]["tokens"], eval->tokens);
+  EXPECT_NE(res["eval"]["tokens"], res["calibration"]["tokens"]);
+  EXPECT_NEAR(res["eval"]["gate_mass"].get<double>(), in / all, 1e-9);
+  // A budget for a manifest that will not be written is refused, not ignored.
+  v.update_manifest = false;
+  auto refused = ValidateRelease(v);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--tier-bytes"), std::string::npos);
 }
 
 TEST_F(ExampleRelease, TamperedGroupFileFailsThatNodeNamingTheFile) {
