@@ -9,7 +9,8 @@ header length, JSON header, raw little-endian tensors).
      ("logits", float32 compute in transformers), max |diff| must be <= --tol;
   3. routing: `moedist eval --routing-out` must select the same top-k experts per layer.
 
-Usage: python3 examples/model/check_moedist.py [MOEDIST] [--tol 2e-3]   (exit 1 on a mismatch)
+Usage: python3 examples/model/check_moedist.py [MOEDIST] [--tol 2e-3] [--model DIR]
+       (exit 1 on a mismatch; --model examples/model64 checks the 64-expert example)
 """
 import argparse
 import array
@@ -55,9 +56,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("moedist", nargs="?", default=os.path.join(REPO, "build", "apps", "moedist"))
     ap.add_argument("--tol", type=float, default=2e-3)
+    ap.add_argument("--model", default=HERE,
+                    help="example directory holding checkpoint/ and reference.* (default: this one)")
     args = ap.parse_args()
-    ref = read_safetensors(os.path.join(HERE, "reference.safetensors"))
-    rj = json.load(open(os.path.join(HERE, "reference.json"), encoding="utf-8"))
+    global CK
+    CK = os.path.join(args.model, "checkpoint")
+    ref = read_safetensors(os.path.join(args.model, "reference.safetensors"))
+    rj = json.load(open(os.path.join(args.model, "reference.json"), encoding="utf-8"))
     evals = {json.loads(l)["id"]: json.loads(l)["text"]
              for l in open(os.path.join(REPO, "examples", "calibration", "eval.jsonl"), encoding="utf-8")}
     ok = True
