@@ -5,6 +5,30 @@
 
 namespace moedist {
 
+double TokenCapturedMass(const uint16_t* ids, const float* probs, int m, int k, const int* node_of,
+                         int G, int* taken, double* got) {
+  double full = 0;
+  for (int i = 0; i < std::min(k, m); ++i) full += probs[i];
+  if (!(full > 0)) return 0;
+  std::fill(taken, taken + G, 0);
+  std::fill(got, got + G, 0.0);
+  for (int i = 0; i < m; ++i) {
+    const int owner = node_of[ids[i]];
+    if (owner == -1) {  // overlay: every node has it
+      for (int g = 0; g < G; ++g) {
+        if (taken[g] < k) {
+          got[g] += probs[i];
+          ++taken[g];
+        }
+      }
+    } else if (owner >= 0 && taken[owner] < k) {
+      got[owner] += probs[i];
+      ++taken[owner];
+    }
+  }
+  return full;
+}
+
 std::vector<double> LayerCapturedMass(const GateProfile& p, const LayerGateProfile& l,
                                       const LayerPlan& lp, int G) {
   const int E = p.num_experts, k = p.top_k, m = p.topm;
@@ -18,27 +42,10 @@ std::vector<double> LayerCapturedMass(const GateProfile& p, const LayerGateProfi
   std::vector<int> taken(G);
   std::vector<double> got(G);
   for (size_t t = 0; t < p.token_prompt.size(); ++t) {
-    const uint16_t* ids = l.topm_experts.data() + t * m;
-    const float* probs = l.topm_probs.data() + t * m;
-    double full = 0;
-    for (int i = 0; i < std::min(k, m); ++i) full += probs[i];
+    const double full =
+        TokenCapturedMass(l.topm_experts.data() + t * m, l.topm_probs.data() + t * m, m, k,
+                          node_of.data(), G, taken.data(), got.data());
     if (!(full > 0)) continue;
-    std::fill(taken.begin(), taken.end(), 0);
-    std::fill(got.begin(), got.end(), 0.0);
-    for (int i = 0; i < m; ++i) {
-      const int owner = node_of[ids[i]];
-      if (owner == -1) {  // overlay: every node has it
-        for (int g = 0; g < G; ++g) {
-          if (taken[g] < k) {
-            got[g] += probs[i];
-            ++taken[g];
-          }
-        }
-      } else if (owner >= 0 && taken[owner] < k) {
-        got[owner] += probs[i];
-        ++taken[owner];
-      }
-    }
     double* row = layer_sum.data() + static_cast<size_t>(p.token_prompt[t]) * G;
     for (int g = 0; g < G; ++g) row[g] += got[g] / full;
   }

@@ -22,6 +22,13 @@ namespace moedist {
 std::vector<std::vector<double>> CapturedMassByPrompt(const GateProfile& profile,
                                                       const ExpertPlan& plan);
 
+// One token's captured top-k mass per group: `got[g]` (G entries; `taken` is scratch of G) for
+// the owner of each expert in `node_of` (a group, -1 for the overlay: every group, -2 held by
+// none), from the token's top-m `ids` / `probs`. Returns the token's full top-k mass, the
+// denominator (0: the token carries no mass and `got` is meaningless).
+double TokenCapturedMass(const uint16_t* ids, const float* probs, int m, int k, const int* node_of,
+                         int G, int* taken, double* got);
+
 // One layer's term: [prompt * G + group] mean over the prompt's tokens of the captured fraction.
 // CapturedMassByPrompt averages these over the layers.
 std::vector<double> LayerCapturedMass(const GateProfile& profile, const LayerGateProfile& layer,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <numeric>
 
 #include "pipeline/captured_mass.h"
@@ -296,8 +297,86 @@ std::vector<int> KMeansPrompts(const GateProfile& p, const PromptMass& pm, int G
   return assign;
 }
 
+// A layer's captured-mass term after swapping two experts between groups, from the term before:
+// only tokens whose top-m list holds one of the two can change, so only they are recomputed
+// (with E experts and m samples per token, about 2m / E of the layer's tokens), against each
+// token's capture under the current plan, kept per token and updated when a swap is kept.
+class SwapTrial {
+ public:
+  SwapTrial(const GateProfile& p, const LayerGateProfile& l, const LayerPlan& lp, int G)
+      : p_(p), l_(l), G_(G), node_of_(p.num_experts, -2), tokens_of_(p.num_experts) {
+    for (int e : lp.overlay) node_of_[e] = -1;
+    for (int g = 0; g < G; ++g) {
+      for (int e : lp.groups[g]) node_of_[e] = g;
+    }
+    const int m = p.topm;
+    for (size_t t = 0; t < p.token_prompt.size(); ++t) {
+      for (int i = 0; i < m; ++i) {
+        std::vector<uint32_t>& list = tokens_of_[l.topm_experts[t * m + i]];
+        if (list.empty() || list.back() != t) list.push_back(static_cast<uint32_t>(t));
+      }
+    }
+    taken_.resize(G);
+    after_.resize(G);
+    full_.resize(p.token_prompt.size());
+    capture_.resize(p.token_prompt.size() * G);
+    for (size_t t = 0; t < p.token_prompt.size(); ++t) Capture(static_cast<uint32_t>(t));
+  }
+
+  // `term` with experts a and b (in different groups) swapped, into `out`.
+  void Term(int a, int b, const std::vector<double>& term, std::vector<double>* out) {
+    merged_.clear();
+    std::set_union(tokens_of_[a].begin(), tokens_of_[a].end(), tokens_of_[b].begin(),
+                   tokens_of_[b].end(), std::back_inserter(merged_));
+    *out = term;
+    const int m = p_.topm, k = p_.top_k;
+    std::swap(node_of_[a], node_of_[b]);
+    for (uint32_t t : merged_) {
+      const uint32_t q = p_.token_prompt[t];
+      const double full = full_[t];
+      if (p_.prompts[q].tokens == 0 || !(full > 0)) continue;
+      TokenCapturedMass(l_.topm_experts.data() + size_t(t) * m,
+                        l_.topm_probs.data() + size_t(t) * m, m, k, node_of_.data(), G_,
+                        taken_.data(), after_.data());
+      const double* before = capture_.data() + size_t(t) * G_;
+      for (int g = 0; g < G_; ++g) {
+        (*out)[size_t(q) * G_ + g] += (after_[g] - before[g]) / full / p_.prompts[q].tokens;
+      }
+    }
+    std::swap(node_of_[a], node_of_[b]);
+  }
+  void Accept(int a, int b) {
+    std::swap(node_of_[a], node_of_[b]);
+    merged_.clear();
+    std::set_union(tokens_of_[a].begin(), tokens_of_[a].end(), tokens_of_[b].begin(),
+                   tokens_of_[b].end(), std::back_inserter(merged_));
+    for (uint32_t t : merged_) Capture(t);
+  }
+
+ private:
+  const GateProfile& p_;
+  const LayerGateProfile& l_;
+  int G_;
+  std::vector<int> node_of_;                      // -1 overlay, -2 none, else the group
+  std::vector<std::vector<uint32_t>> tokens_of_;  // expert -> tokens whose top-m holds it
+  std::vector<uint32_t> merged_;
+  std::vector<int> taken_;
+  std::vector<double> after_;
+  std::vector<double> full_;     // per token: its full top-k mass
+  std::vector<double> capture_;  // per token and group: captured mass under the current plan
+
+  void Capture(uint32_t t) {
+    const int m = p_.topm;
+    full_[t] = TokenCapturedMass(l_.topm_experts.data() + size_t(t) * m,
+                                 l_.topm_probs.data() + size_t(t) * m, m, p_.top_k, node_of_.data(),
+                                 G_, taken_.data(), capture_.data() + size_t(t) * G_);
+  }
+};
+
 // Pairwise expert swaps between groups, layer by layer, each kept when it raises `score` of the
-// exact captured mass; only the swapped layer's term is recomputed. At most `budget` swaps are
+// exact captured mass; only the swapped layer's term is recomputed, and within it only the
+// tokens the two experts appear in (SwapTrial); a kept swap's term is recomputed whole, so
+// rounding never accumulates. At most `budget` swaps are
 // tried in all, shared equally by the layers (each costs one pass over the layer's profiled
 // tokens), so a large model gets a partial search of every layer rather than a full search of
 // the first few.
@@ -307,11 +386,13 @@ ExpertPlan ImproveBySwaps(const GateProfile& p, ExpertPlan plan, Score score, in
   const size_t P = p.prompts.size();
   std::vector<const LayerGateProfile*> layers;
   std::vector<std::vector<double>> terms;
+  std::vector<SwapTrial> trials;
   for (const LayerGateProfile& l : p.layers) {
     auto it = plan.layers.find(l.layer);
     if (it == plan.layers.end()) continue;
     layers.push_back(&l);
     terms.push_back(LayerCapturedMass(p, l, it->second, G));
+    trials.emplace_back(p, l, it->second, G);
   }
   if (layers.empty() || G < 2) return plan;
   std::vector<double> total(P * G, 0.0);
@@ -326,7 +407,7 @@ ExpertPlan ImproveBySwaps(const GateProfile& p, ExpertPlan plan, Score score, in
     return score(SummariseByPrompt(p, by_prompt, G));
   };
   double current = evaluate(total);
-  std::vector<double> trial(total.size());
+  std::vector<double> trial(total.size()), term;
   std::vector<int> left(layers.size(), std::max<int>(1, budget / static_cast<int>(layers.size())));
   for (bool improved = true; improved;) {
     improved = false;
@@ -338,18 +419,19 @@ ExpertPlan ImproveBySwaps(const GateProfile& p, ExpertPlan plan, Score score, in
           for (int& a : lp.groups[gi]) {
             for (int& b : lp.groups[gj]) {
               if (layer_budget-- <= 0) break;
-              std::swap(a, b);
-              std::vector<double> term = LayerCapturedMass(p, *layers[li], lp, G);
+              trials[li].Term(a, b, terms[li], &term);
               for (size_t i = 0; i < total.size(); ++i)
                 trial[i] = total[i] - terms[li][i] + term[i];
               const double value = evaluate(trial);
               if (value > current + 1e-9) {
-                current = value;
-                total.swap(trial);
-                terms[li] = std::move(term);
-                improved = true;
-              } else {
+                trials[li].Accept(a, b);
                 std::swap(a, b);
+                std::vector<double> exact = LayerCapturedMass(p, *layers[li], lp, G);
+                for (size_t i = 0; i < total.size(); ++i)
+                  total[i] = total[i] - terms[li][i] + exact[i];
+                terms[li] = std::move(exact);
+                current = evaluate(total);
+                improved = true;
               }
             }
           }
