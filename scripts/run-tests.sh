@@ -44,10 +44,12 @@ cmake --build build-asan --parallel "$jobs"
 # tests read; the test bodies they run are in this suite already), and the quantized example
 # model over the whole eval suite (two minutes here, several under ASan; the quantized kernels
 # and node loading it uses run under ASan in matmul_quant, quantized_weights and pack_quant
-# tests on small tensors), so CI stays in its 90 minutes.
+# tests on small tensors), and the two schema agreement checks (python-jsonschema against
+# moedist's compiled validator over many sample files: three minutes under ASan; the validator
+# itself runs under ASan in manifest_tests' json_schema_check_test), so CI stays in its 90 minutes.
 LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure --parallel "$jobs" \
-  -E '^(gguf\.(llama_node|ggml_parser|llama_imatrix)_check|install\..*|tests\.(repo_copy|missing_fixtures)|PackQuantRuntime\.ExampleModelOnEvalSuite)$'
+  -E '^(gguf\.(llama_node|ggml_parser|llama_imatrix)_check|install\..*|tests\.(repo_copy|missing_fixtures)|schema\.(distribution|validation_output)|PackQuantRuntime\.ExampleModelOnEvalSuite)$'
 
 if [ -x tests/fuzz/run_fuzzers.sh ]; then
   # 16 targets, one per core at a time: 10 s each keeps the run near a minute and a half on two
