@@ -13,10 +13,9 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 
@@ -34,11 +33,11 @@ struct LayerGateProfile {
   std::vector<double> gate_mass;          // [E] Σ over tokens of normalised probability
   std::vector<double> routed_weight;      // [E] Σ of the weights the router applied
   std::map<std::string, std::vector<double>> domain_mass;  // domain -> [E]
-  std::vector<uint32_t> coactivation;     // [E*E] symmetric, diagonal 0
-  std::vector<float> prompt_mass;         // [P*E] Σ over the prompt's tokens
-  std::vector<uint16_t> topm_experts;     // [T*m] per token, descending probability
-  std::vector<float> topm_probs;          // [T*m]
-  uint64_t nonfinite_tokens = 0;          // tokens whose scores had NaN/Inf (refused upstream)
+  std::vector<uint32_t> coactivation;                      // [E*E] symmetric, diagonal 0
+  std::vector<float> prompt_mass;                          // [P*E] Σ over the prompt's tokens
+  std::vector<uint16_t> topm_experts;  // [T*m] per token, descending probability
+  std::vector<float> topm_probs;       // [T*m]
+  uint64_t nonfinite_tokens = 0;       // tokens whose scores had NaN/Inf (refused upstream)
 };
 
 // How the profile was computed and the memory it took: not statistics, and not the same from
@@ -61,7 +60,7 @@ struct GateProfile {
   // num_experts / router_groups ids) and how many it keeps per token; 1 / 1 for other routers.
   int router_groups = 1;
   int router_groups_used = 1;
-  std::vector<int> moe_layers;                     // all MoE layers of the model
+  std::vector<int> moe_layers;                        // all MoE layers of the model
   std::map<int, std::vector<uint64_t>> expert_bytes;  // layer -> [E] bytes per expert
   uint64_t trunk_bytes = 0;
   // Provenance.
