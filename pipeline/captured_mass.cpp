@@ -5,6 +5,15 @@
 
 namespace moedist {
 
+std::vector<int> ExpertOwners(const LayerPlan& lp, int num_experts, int G) {
+  std::vector<int> owner(num_experts, -2);
+  for (int e : lp.overlay) owner[e] = -1;
+  for (int g = 0; g < G; ++g) {
+    for (int e : lp.groups[g]) owner[e] = g;
+  }
+  return owner;
+}
+
 double TokenCapturedMass(const uint16_t* ids, const float* probs, int m, int k, const int* node_of,
                          int G, int* taken, double* got) {
   double full = 0;
@@ -33,11 +42,7 @@ std::vector<double> LayerCapturedMass(const GateProfile& p, const LayerGateProfi
                                       const LayerPlan& lp, int G) {
   const int E = p.num_experts, k = p.top_k, m = p.topm;
   const size_t P = p.prompts.size();
-  std::vector<int> node_of(E, -2);  // -1 overlay, else the group
-  for (int e : lp.overlay) node_of[e] = -1;
-  for (int g = 0; g < G; ++g) {
-    for (int e : lp.groups[g]) node_of[e] = g;
-  }
+  const std::vector<int> node_of = ExpertOwners(lp, E, G);
   std::vector<double> layer_sum(P * G, 0.0);
   std::vector<int> taken(G);
   std::vector<double> got(G);

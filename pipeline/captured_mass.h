@@ -22,6 +22,10 @@ namespace moedist {
 std::vector<std::vector<double>> CapturedMassByPrompt(const GateProfile& profile,
                                                       const ExpertPlan& plan);
 
+// Owner of each of `num_experts` experts under `layer_plan`: its group, -1 for the overlay, -2
+// for none (the `node_of` of TokenCapturedMass).
+std::vector<int> ExpertOwners(const LayerPlan& layer_plan, int num_experts, int groups);
+
 // One token's captured top-k mass per group: `got[g]` (G entries; `taken` is scratch of G) for
 // the owner of each expert in `node_of` (a group, -1 for the overlay: every group, -2 held by
 // none), from the token's top-m `ids` / `probs`. Returns the token's full top-k mass, the

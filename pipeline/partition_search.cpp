@@ -304,11 +304,11 @@ std::vector<int> KMeansPrompts(const GateProfile& p, const PromptMass& pm, int G
 class SwapTrial {
  public:
   SwapTrial(const GateProfile& p, const LayerGateProfile& l, const LayerPlan& lp, int G)
-      : p_(p), l_(l), G_(G), node_of_(p.num_experts, -2), tokens_of_(p.num_experts) {
-    for (int e : lp.overlay) node_of_[e] = -1;
-    for (int g = 0; g < G; ++g) {
-      for (int e : lp.groups[g]) node_of_[e] = g;
-    }
+      : p_(p),
+        l_(l),
+        G_(G),
+        node_of_(ExpertOwners(lp, p.num_experts, G)),
+        tokens_of_(p.num_experts) {
     const int m = p.topm;
     for (size_t t = 0; t < p.token_prompt.size(); ++t) {
       for (int i = 0; i < m; ++i) {

@@ -91,18 +91,17 @@ Result<PlanResult> MakePlan(const GateProfile& p, const std::string& profile_pat
   std::optional<GateProfile> units;
   PlanOptions uo = o;
   if (by_router_group) {
-    if (o.overlay < 0 && o.overlay_bytes > 0) {
-      uo.overlay = -1;  // the byte budget buys whole groups on the grouped profile
-    } else {
-      ASSIGN_OR_RETURN(uo.overlay, RouterGroupOverlay(p, std::max(o.overlay, 0), o.groups));
+    // A count of experts becomes whole groups; a byte budget buys groups on the grouped profile
+    // and is checked once chosen.
+    if (o.overlay >= 0) {
+      ASSIGN_OR_RETURN(uo.overlay, RouterGroupOverlay(p, o.overlay, o.groups));
     }
     units = RouterGroupProfile(p);
   }
   const GateProfile& planning = units ? *units : p;
   ASSIGN_OR_RETURN(auto overlay, ChooseOverlay(planning, uo, result.warnings));
-  if (by_router_group && !overlay.empty()) {
-    // An overlay bought by bytes must also leave groups that split evenly.
-    const int chosen = static_cast<int>(overlay.begin()->second.size());
+  if (by_router_group && o.overlay < 0) {
+    const int chosen = overlay.empty() ? 0 : static_cast<int>(overlay.begin()->second.size());
     RETURN_IF_ERROR(
         RouterGroupOverlay(p, chosen * (p.num_experts / p.router_groups), o.groups).status());
   }
