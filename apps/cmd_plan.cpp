@@ -23,6 +23,7 @@ struct PlanCliOptions {
   BudgetOptions budget;
   std::string node_bytes;  // budget mode when set, with --nodes
   std::string standins;    // fixed split: proxy stand-in kind, or empty
+  int proxies_per_group = 1;
   bool groups_given = false;
   std::string out;
   bool json = false;
@@ -132,7 +133,8 @@ int RunPlan(PlanCliOptions& o) {
     const std::string suite =
         o.budget.suite_path.empty() ? profile->suite_path : o.budget.suite_path;
     if (!o.json) fmt::print(stderr, "plan: fitting {} stand-ins on {}\n", o.standins, suite);
-    auto section = WriteStandInsBesidePlan(r->plan, *kind, checkpoint, suite, o.out);
+    auto section =
+        WriteStandInsBesidePlan(r->plan, *kind, checkpoint, suite, o.out, 256, o.proxies_per_group);
     if (!section.ok()) return ReportError("plan", section.status());
     j["standins"] = *section;
   }
@@ -199,12 +201,20 @@ Registrar registrar(
        sub.add_option("--suite", o->budget.suite_path,
                       "budget mode: calibration suite to measure on; --standins: to fit on "
                       "(default: the profile's)");
-       sub.add_option("--standins", o->standins,
-                      "fixed split: give each node proxy experts for the groups it lacks, fitted "
-                      "on the calibration suite and written beside plan.json "
-                      "(proxy-fit | proxy-average; docs/commands/plan.md)")
-           ->check(CLI::IsMember({"proxy-fit", "proxy-average"}))
-           ->excludes(nodes);
+       CLI::Option* standins =
+           sub.add_option(
+                  "--standins", o->standins,
+                  "fixed split: give each node proxy experts for the groups it lacks, fitted "
+                  "on the calibration suite and written beside plan.json "
+                  "(proxy-fit | proxy-average; docs/commands/plan.md)")
+               ->check(CLI::IsMember({"proxy-fit", "proxy-average"}))
+               ->excludes(nodes);
+       sub.add_option("--proxies-per-group", o->proxies_per_group,
+                      "with --standins: proxies per group, each for a cluster of the group's "
+                      "experts the router scores alike (default 1; each extra one is one more "
+                      "expert per node and layer)")
+           ->check(CLI::Range(1, 65536))
+           ->needs(standins);
        sub.add_option("--measure", o->budget.measure,
                       "budget mode: candidates measured, best predicted first (default 4; the "
                       "best whole and best split are always measured)")

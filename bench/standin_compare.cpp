@@ -8,9 +8,11 @@
 //                   --plan plan.json [--plan ...] [--kinds mask,constant,...] [--json OUT]
 //
 // Kinds: mask (plain masking), constant, proxy-average, proxy-fit, proxy-fit-exact (proxy-fit
-// with the members' exact log-sum-exp logit instead of a fitted router row). Each plan's nodes
-// hold its groups ∪ overlay; proxies add one expert per other group and layer, so compare them
-// with a mask plan whose overlay is that much larger (same node bytes), passed as another --plan.
+// with the members' exact log-sum-exp logit instead of a fitted router row); a proxy kind
+// followed by ":C" fits C proxies per group (clusters of its experts, proxy_clusters.h). Each
+// plan's nodes hold its groups ∪ overlay; proxies add one expert per other group and layer, so
+// compare them with a mask plan whose overlay is that much larger (same node bytes), passed as
+// another --plan.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -31,7 +33,24 @@ struct Kind {
   StandInOptions options;
 };
 
-Result<Kind> ParseKind(const std::string& s) {
+// A kind, optionally followed by ":C" for C proxies per group (proxy kinds only).
+Result<Kind> ParseKind(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  const std::string s = spec.substr(0, colon);
+  if (colon != std::string::npos) {
+    int c = 0;
+    try {
+      c = std::stoi(spec.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+    if (c < 1 || s.rfind("proxy-", 0) != 0) {
+      return Status::InvalidArgument("\"{}\": \":C\" takes C >= 1 and a proxy kind", spec);
+    }
+    ASSIGN_OR_RETURN(Kind k, ParseKind(s));
+    k.name = spec;
+    k.options.proxies_per_group = c;
+    return k;
+  }
   if (s == "mask") return Kind{s, false, {}};
   if (s == "constant") return Kind{s, true, {StandInKind::kConstant, false}};
   if (s == "proxy-average") return Kind{s, true, {StandInKind::kProxyAverage, false}};
@@ -47,8 +66,9 @@ int ExpertsPerNode(const ExpertPlan& plan, const Kind& kind) {
   const LayerPlan& lp = plan.layers.begin()->second;
   size_t most = 0;
   for (const auto& g : lp.groups) most = std::max(most, g.size());
-  int extra =
-      kind.standins && kind.options.kind != StandInKind::kConstant ? plan.num_groups - 1 : 0;
+  const int extra = kind.standins && kind.options.kind != StandInKind::kConstant
+                        ? (plan.num_groups - 1) * kind.options.proxies_per_group
+                        : 0;
   return int(most + lp.overlay.size()) + extra;
 }
 
@@ -129,7 +149,7 @@ int main(int argc, char** argv) {
   app.add_option("--plan", plans, "plan.json (repeatable)")->required();
   app.add_option("--kinds", kinds,
                  "comma-separated: mask, constant, proxy-average, proxy-fit, "
-                 "proxy-fit-exact");
+                 "proxy-fit-exact; a proxy kind may end in :C (C proxies per group)");
   app.add_option("--max-tokens", max_tokens, "tokens per prompt");
   app.add_option("--place-tokens", place_tokens, "tokens the placer probes");
   app.add_option("--json", json_out, "write the rows as JSON");

@@ -80,7 +80,8 @@ std::string CandidateConfig::Id() const {
   if (whole) return fmt::format("whole t={} e={}", trunk.Name(), experts.Name());
   return fmt::format("split G={} o={} t={} g={} ov={}{}{}", groups, overlay, trunk.Name(),
                      experts.Name(), overlay_type.Name(),
-                     overlay_layers.empty() ? "" : " alloc=sensitivity", proxies ? " proxies" : "");
+                     overlay_layers.empty() ? "" : " alloc=sensitivity",
+                     proxies > 0 ? fmt::format(" proxies={}", proxies) : "");
 }
 
 std::map<int, int> OverlayCounts(const GateProfile& p, const CandidateConfig& c) {

@@ -39,9 +39,9 @@ struct CandidateConfig {
   // Per-layer overlay counts when they differ between layers (sensitivity-driven allocation,
   // AllocateOverlayBySensitivity); empty: `overlay` in every profiled layer.
   std::map<int, int> overlay_layers = {};
-  // Proxy experts (plan stand-ins, standin_plan.h) for the groups each node lacks, in the bytes
-  // G − 1 overlay experts would take.
-  bool proxies = false;
+  // Proxy experts (plan stand-ins, standin_plan.h) per group, for the groups each node lacks,
+  // in the bytes overlay experts would take; 0: none.
+  int proxies = 0;
   std::string Id() const;  // "whole/trunk=q8_0/experts=q4_k", "split-4/o=2/..."
 };
 

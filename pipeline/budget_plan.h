@@ -78,6 +78,7 @@ struct BudgetPlanResult {
   std::map<int, double> layer_sensitivity;  // [layer] Δ, when measured
   std::string sensitivity_of;               // the split it was measured on
   std::string standins;                     // "proxy-fit" when the chosen split has proxies
+  int proxies_per_group = 0;                // and how many per group
   double full_mean_logprob = 0;
   int prompts = 0;
   int64_t tokens = 0;

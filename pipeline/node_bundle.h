@@ -40,8 +40,9 @@ std::string_view NodeModeName(NodeMode mode);
 struct NodeLayer {
   std::vector<int> held;     // original expert ids the node holds, ascending
   std::vector<int> overlay;  // the subset replicated on every node
-  // Slice mode with plan stand-ins: the groups whose proxy expert the node holds, as local
-  // experts |held|, |held| + 1, ... in this order (standin_file.h).
+  // Slice mode with plan stand-ins: the indices (in the stand-in file's list for the layer) of
+  // the proxies the node holds, as local experts |held|, |held| + 1, ... in this order
+  // (standin_file.h).
   std::vector<int> proxies;
 };
 

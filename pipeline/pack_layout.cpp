@@ -481,9 +481,15 @@ Status LayoutBuilder::PlanNode(int g) {
           "be sliced: {}",
           info.node, info.mode_reason);
     }
+    // Every proxy of the groups this node lacks (the file's proxies split the groups).
     for (auto& [layer, nl] : info.layers) {
-      for (int h = 0; h < plan_.num_groups; ++h) {
-        if (h != g) nl.proxies.push_back(h);
+      const std::vector<StandInFileProxy>& proxies = options_.standins->layers.at(layer);
+      const std::vector<int>& own = plan_.layers.at(layer).groups.at(size_t(g));
+      for (size_t h = 0; h < proxies.size(); ++h) {
+        const std::vector<int>& m = proxies[h].members;
+        if (!std::binary_search(own.begin(), own.end(), m.front())) {
+          nl.proxies.push_back(static_cast<int>(h));
+        }
       }
     }
   }
@@ -648,20 +654,6 @@ Result<ReleaseLayout> LayoutBuilder::Build(const std::vector<ClassifiedTensor>& 
 }
 
 }  // namespace
-
-std::optional<PackLayoutKind> ParsePackLayoutKind(std::string_view name) {
-  if (name == "groups") return PackLayoutKind::kGroups;
-  if (name == "experts") return PackLayoutKind::kExperts;
-  return std::nullopt;
-}
-
-std::string_view PackLayoutKindName(PackLayoutKind kind) {
-  return kind == PackLayoutKind::kExperts ? "experts" : "groups";
-}
-
-std::string ExpertBundleName(int layer, int expert) {
-  return fmt::format("expert-{}-{}", layer, expert);
-}
 
 const BundlePlan* ReleaseLayout::FindBundle(std::string_view name) const {
   for (const BundlePlan& b : bundles) {

@@ -34,6 +34,7 @@
 #include "pipeline/expert_plan.h"
 #include "pipeline/node_bundle.h"
 #include "pipeline/pack_imatrix.h"
+#include "pipeline/pack_layout_kind.h"
 #include "pipeline/pack_recipe.h"
 #include "pipeline/standin_file.h"
 
@@ -76,17 +77,6 @@ struct ReleaseLayout {
 
   const BundlePlan* FindBundle(std::string_view name) const;
 };
-
-// How routed experts are grouped into bundles (directories, the unit a node downloads).
-enum class PackLayoutKind {
-  kGroups,   // group-<k>/ and overlay/: few files, but any plan change rewrites whole groups
-  kExperts,  // expert-<layer>-<id>/: one bundle per routed expert and layer
-};
-// "groups", "experts".
-std::optional<PackLayoutKind> ParsePackLayoutKind(std::string_view name);
-std::string_view PackLayoutKindName(PackLayoutKind kind);
-// The bundle holding expert `expert` of MoE layer `layer` in the experts layout.
-std::string ExpertBundleName(int layer, int expert);
 
 struct LayoutOptions {
   PackLayoutKind kind = PackLayoutKind::kGroups;

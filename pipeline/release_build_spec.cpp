@@ -9,7 +9,7 @@
 #include "core/printable.h"
 #include "manifest/release_path.h"
 #include "manifest/release_time.h"
-#include "pipeline/pack_layout.h"
+#include "pipeline/pack_layout_kind.h"
 
 namespace moedist {
 namespace {

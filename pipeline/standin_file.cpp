@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/json_strict.h"
@@ -14,8 +15,8 @@ namespace {
 
 constexpr std::string_view kMetadataKey = "moedist.standins";
 
-std::string ProxyName(int layer, int group, std::string_view part) {
-  return fmt::format("model.layers.{}.mlp.proxies.{}.{}.weight", layer, group, part);
+std::string ProxyName(int layer, int index, std::string_view part) {
+  return fmt::format("model.layers.{}.mlp.proxies.{}.{}.weight", layer, index, part);
 }
 
 Result<std::shared_ptr<std::vector<uint8_t>>> Encode(const std::vector<float>& v, DType dtype) {
@@ -89,32 +90,59 @@ Result<StandInFile> ReadStandInFile(const std::string& path, const ExpertPlan& p
   const nlohmann::json& layers = meta["layers"];
   for (const auto& [layer, lp] : plan.layers) {
     const std::string key = std::to_string(layer);
-    if (!layers.contains(key) || !layers[key].is_array() ||
-        layers[key].size() != lp.groups.size()) {
-      return Status::Corruption("{}: layer {} must list {} proxies (one per group of the plan)",
-                                path, layer, lp.groups.size());
+    if (!layers.contains(key) || !layers[key].is_array() || layers[key].empty()) {
+      return Status::Corruption("{}: layer {} lists no proxies (the plan has {} groups)", path,
+                                layer, lp.groups.size());
     }
-    for (size_t h = 0; h < lp.groups.size(); ++h) {
+    // The proxies of a layer split its groups, in group order: each proxy's members are sorted
+    // and inside one group, and a group's proxies together are that group.
+    size_t group = 0;
+    std::vector<int> covered;  // of `group`, so far
+    for (size_t h = 0; h < layers[key].size(); ++h) {
       const nlohmann::json& m = layers[key][h];
-      if (!m.is_array() || m.get<std::vector<int>>() != lp.groups[h]) {
+      std::vector<int> members;
+      if (m.is_array() && !m.empty() &&
+          std::all_of(m.begin(), m.end(),
+                      [](const nlohmann::json& v) { return v.is_number_integer(); })) {
+        members = m.get<std::vector<int>>();
+      }
+      if (members.empty() || !std::is_sorted(members.begin(), members.end()) ||
+          std::adjacent_find(members.begin(), members.end()) != members.end()) {
         return Status::Corruption(
-            "{}: layer {} proxy {} stands for {}, but the plan's group {} is {}: the file was "
-            "fitted for another plan",
-            path, layer, h, m.dump(), h, nlohmann::json(lp.groups[h]).dump());
+            "{}: layer {} proxy {} stands for {}: expected a sorted, non-empty list of distinct "
+            "expert ids",
+            path, layer, h, m.dump());
+      }
+      const std::vector<int>* g = group < lp.groups.size() ? &lp.groups[group] : nullptr;
+      const bool inside = g != nullptr && std::all_of(members.begin(), members.end(), [&](int e) {
+                            return std::binary_search(g->begin(), g->end(), e) &&
+                                   !std::binary_search(covered.begin(), covered.end(), e);
+                          });
+      if (!inside) {
+        return Status::Corruption(
+            "{}: layer {} proxy {} stands for {}, which is not a part of the plan's group {} "
+            "not yet covered ({}): the file was fitted for another plan",
+            path, layer, h, m.dump(), group, g ? nlohmann::json(*g).dump() : "none");
+      }
+      covered.insert(covered.end(), members.begin(), members.end());
+      std::sort(covered.begin(), covered.end());
+      if (covered == *g) {
+        ++group;
+        covered.clear();
       }
       StandInFileProxy p;
-      p.members = lp.groups[h];
-      const int g = static_cast<int>(h);
+      p.members = members;
+      const int index = static_cast<int>(h);
       struct Want {
         CheckpointTensor* dst;
         std::string name;
         std::vector<uint64_t> shape;
       };
       const uint64_t H = uint64_t(hidden), I = uint64_t(width);
-      for (Want w : {Want{&p.gate, ProxyName(layer, g, "gate_proj"), {I, H}},
-                     Want{&p.up, ProxyName(layer, g, "up_proj"), {I, H}},
-                     Want{&p.down, ProxyName(layer, g, "down_proj"), {H, I}},
-                     Want{&p.router, ProxyName(layer, g, "router"), {1, H}}}) {
+      for (Want w : {Want{&p.gate, ProxyName(layer, index, "gate_proj"), {I, H}},
+                     Want{&p.up, ProxyName(layer, index, "up_proj"), {I, H}},
+                     Want{&p.down, ProxyName(layer, index, "down_proj"), {H, I}},
+                     Want{&p.router, ProxyName(layer, index, "router"), {1, H}}}) {
         const SafetensorsTensor* t = file->Find(w.name);
         if (!t) return Status::Corruption("{}: tensor \"{}\" is missing", path, w.name);
         if (t->shape != w.shape) {
@@ -125,6 +153,12 @@ Result<StandInFile> ReadStandInFile(const std::string& path, const ExpertPlan& p
         *w.dst = CheckpointTensor{w.name, file, t};
       }
       out.layers[layer].push_back(std::move(p));
+    }
+    if (group != lp.groups.size()) {
+      return Status::Corruption(
+          "{}: layer {}'s proxies cover {} of the plan's {} groups: the file was fitted for "
+          "another plan",
+          path, layer, group, lp.groups.size());
     }
   }
   return out;

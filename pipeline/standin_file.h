@@ -1,8 +1,9 @@
 // The proxy-expert file `plan --standins proxy-fit` writes beside plan.json and `pack` reads
-// (docs/formats/plan.md, "Stand-ins"): one safetensors file holding, per MoE layer and per
-// group h of the plan, the proxy that stands for group h on every other node:
-//   model.layers.<L>.mlp.proxies.<h>.{gate_proj,up_proj,down_proj}.weight   [I, H] [I, H] [H, I]
-//   model.layers.<L>.mlp.proxies.<h>.router.weight                          [1, H]
+// (docs/formats/plan.md, "Stand-ins"): one safetensors file holding, per MoE layer, the proxies
+// that stand for the plan's groups on the nodes lacking them, in group order (one or more per
+// group, each for a part of it; a node gets every proxy of the groups it lacks):
+//   model.layers.<L>.mlp.proxies.<i>.{gate_proj,up_proj,down_proj}.weight   [I, H] [I, H] [H, I]
+//   model.layers.<L>.mlp.proxies.<i>.router.weight                          [1, H]
 // in the checkpoint's routed-expert dtype (so a node's proxies and experts share one type), with
 // __metadata__ "moedist.standins": {"version": 1, "kind", "layers": {"<L>": [[members], ...]}}.
 // Constant stand-ins have no file: no stock runtime can express them (docs/algorithms.md).
@@ -22,21 +23,22 @@
 namespace moedist {
 
 struct StandInFileProxy {
-  std::vector<int> members;  // the group's experts, sorted
+  std::vector<int> members;  // the experts it stands for (a part of one group), sorted
   CheckpointTensor gate, up, down, router;
 };
 
 struct StandInFile {
   std::string path;
   std::string kind;
-  std::map<int, std::vector<StandInFileProxy>> layers;  // MoE layer → [group] its proxy
+  std::map<int, std::vector<StandInFileProxy>> layers;  // MoE layer → its proxies, group order
 };
 
 // Writes `fitted` (proxy kinds only) with matrices in `dtype` (F32, F16 or BF16).
 Status WriteStandInFile(const std::string& path, const FittedStandIns& fitted, DType dtype);
 
-// Opens and checks the file against `plan`: every MoE layer has one proxy per group whose
-// members are that group, with shapes [I, H], [I, H], [H, I], [1, H] for the model's widths.
+// Opens and checks the file against `plan`: every MoE layer's proxies split its groups, in
+// group order (each proxy's members inside one group, a group's proxies together that group),
+// with shapes [I, H], [I, H], [H, I], [1, H] for the model's widths.
 // Corruption naming the file and tensor otherwise.
 Result<StandInFile> ReadStandInFile(const std::string& path, const ExpertPlan& plan, int64_t hidden,
                                     int64_t expert_width);

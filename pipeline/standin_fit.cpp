@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/ridge_solve.h"
+#include "pipeline/proxy_clusters.h"
 #include "runtime-min/forward.h"
 #include "runtime-min/weight_matrix.h"
 
@@ -298,8 +299,11 @@ Result<FittedStandIns> FitStandIns(const Model& full, const ExpertPlan& plan,
       continue;
     }
     for (const auto& group : lp.groups) {
-      ASSIGN_OR_RETURN(ProxyExpert p, FitProxy(w, l, T, k, ne, group, o, layer));
-      f.proxies[layer].push_back(std::move(p));
+      for (const std::vector<int>& members :
+           ClusterByRouterLogits(group, l.logits.data(), T, ne, o.proxies_per_group)) {
+        ASSIGN_OR_RETURN(ProxyExpert p, FitProxy(w, l, T, k, ne, members, o, layer));
+        f.proxies[layer].push_back(std::move(p));
+      }
     }
   }
   return f;
@@ -318,12 +322,14 @@ std::shared_ptr<const ExpertStandIns> NodeStandIns(const FittedStandIns& f, cons
       }
       continue;
     }
-    const auto& proxies = f.proxies.at(layer);
-    for (int g = 0; g < int(proxies.size()); ++g) {
-      if (g == node) continue;
-      ls.proxies.push_back(proxies[size_t(g)]);
-      ls.proxies.back().expert.Bind(proxies[size_t(g)].expert.mlp.gate.in,
-                                    proxies[size_t(g)].expert.mlp.gate.out);
+    const std::vector<int> held = plan.NodeExperts(layer, node);
+    for (const ProxyExpert& p : f.proxies.at(layer)) {
+      const bool absent = std::none_of(p.members.begin(), p.members.end(), [&](int e) {
+        return std::binary_search(held.begin(), held.end(), e);
+      });
+      if (!absent) continue;
+      ls.proxies.push_back(p);
+      ls.proxies.back().expert.Bind(p.expert.mlp.gate.in, p.expert.mlp.gate.out);
     }
   }
   return out;

@@ -14,7 +14,8 @@
 // A proxy's router row is fitted by ridge least squares to the log-sum-exp of its members'
 // router logits over every calibration token, so that a stock runtime's softmax gives it about
 // the mass its members had; `exact_logit` uses the log-sum-exp itself (runtime-min only).
-// A node g gets the constants of every expert it lacks, or the proxies of every other group.
+// A node g gets the constants of every expert it lacks, or every proxy whose members it lacks
+// (those of the other groups).
 // Softmax routers without grouped top-k only. Memory: the router inputs and logits of every
 // recorded token of every MoE layer (tokens × (hidden + experts) floats per layer) plus one
 // group's experts in f32: meant for example-sized suites, not bounded by the largest tensor.
@@ -58,13 +59,18 @@ struct StandInOptions {
   StandInKind kind = StandInKind::kProxyFit;
   bool exact_logit = false;  // proxies: log-sum-exp of the members' logits instead of a row
   double ridge = 1e-3;       // λ relative to the mean diagonal of the normal matrix
+  // Proxies: each group's experts split into this many clusters of experts the router scores
+  // alike (proxy_clusters.h), one proxy each; 1: one proxy per group.
+  int proxies_per_group = 1;
 };
 
 // Stand-ins fitted once for a plan; node g's are picked by NodeStandIns.
 struct FittedStandIns {
   StandInOptions options;
   std::map<int, std::map<int, std::vector<float>>> constants;  // layer → expert → [H]
-  std::map<int, std::vector<ProxyExpert>> proxies;             // layer → [group] its proxy
+  // layer → proxies in group order (proxies_per_group per group, fewer for groups with fewer
+  // experts); each one's members lie in one group.
+  std::map<int, std::vector<ProxyExpert>> proxies;
 };
 
 // InvalidArgument for routers other than softmax without grouped top-k, or Llama-4's packed

@@ -25,9 +25,11 @@ Result<StandInKind> ParseFileStandInKind(const std::string& name) {
 Result<nlohmann::json> WriteStandInsBesidePlan(const ExpertPlan& plan, StandInKind kind,
                                                const std::string& checkpoint_dir,
                                                const std::string& suite_path,
-                                               const std::string& plan_path, int max_tokens) {
+                                               const std::string& plan_path, int max_tokens,
+                                               int proxies_per_group) {
   StandInPlanRequest req;
   req.max_tokens = max_tokens;
+  req.proxies_per_group = proxies_per_group;
   req.checkpoint_dir = checkpoint_dir;
   req.suite_path = suite_path;
   req.kind = kind;
@@ -38,6 +40,7 @@ Result<nlohmann::json> WriteStandInsBesidePlan(const ExpertPlan& plan, StandInKi
   return nlohmann::json{{"file", file},
                         {"kind", StandInKindName(kind)},
                         {"calibration_tokens", rep.tokens},
+                        {"proxies_per_group", proxies_per_group},
                         {"proxies", rep.proxies}};
 }
 
@@ -55,6 +58,7 @@ Result<StandInPlanReport> WritePlanStandIns(const ExpertPlan& plan, const StandI
   ASSIGN_OR_RETURN(StandInCalibration cal, RecordStandInCalibration(*full, prompts.tokens));
   StandInOptions options;
   options.kind = req.kind;
+  options.proxies_per_group = req.proxies_per_group;
   ASSIGN_OR_RETURN(FittedStandIns fitted, FitStandIns(*full, plan, cal, options));
   // The routed experts' dtype: proxies are stored as the experts they sit beside.
   ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> ckpt, Checkpoint::Open(req.checkpoint_dir));

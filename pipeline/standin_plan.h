@@ -17,12 +17,13 @@ struct StandInPlanRequest {
   std::string suite_path;  // calibration suite (JSONL)
   int max_tokens = 256;    // tokens per prompt recorded
   StandInKind kind = StandInKind::kProxyFit;
-  std::string out_path;  // the stand-in file
+  int proxies_per_group = 1;  // StandInOptions::proxies_per_group
+  std::string out_path;       // the stand-in file
 };
 
 struct StandInPlanReport {
   int64_t tokens = 0;  // calibration tokens recorded
-  int proxies = 0;     // proxies written (groups × MoE layers)
+  int proxies = 0;     // proxies written, over every MoE layer
 };
 
 // Fits and writes; the file's matrices take the checkpoint's routed-expert dtype.
@@ -33,7 +34,8 @@ Result<StandInPlanReport> WritePlanStandIns(const ExpertPlan& plan, const StandI
 Result<nlohmann::json> WriteStandInsBesidePlan(const ExpertPlan& plan, StandInKind kind,
                                                const std::string& checkpoint_dir,
                                                const std::string& suite_path,
-                                               const std::string& plan_path, int max_tokens = 256);
+                                               const std::string& plan_path, int max_tokens = 256,
+                                               int proxies_per_group = 1);
 
 // Parses "proxy-fit" / "proxy-average" (the kinds with a file form).
 Result<StandInKind> ParseFileStandInKind(const std::string& name);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "pack_fixture_testutil.h"
 #include "pipeline/calibration_suite.h"
@@ -114,7 +115,11 @@ TEST(StandIns, ProxyFitAndConstantsBeatMaskingOnHeldOutPrompts) {
   EXPECT_GT(with_proxies, masked + 0.1);
 }
 
-TEST(StandIns, PackedNodeComputesItsProxies) {
+// One proxy per group, and three (each for a cluster of the group's experts).
+class PackedProxies : public ::testing::TestWithParam<int> {};
+
+TEST_P(PackedProxies, PackedNodeComputesItsProxies) {
+  const int per_group = GetParam();
   TempDir dir;
   auto model = Model::Open(Example());
   ASSERT_TRUE(model.ok()) << model.status().ToString();
@@ -125,10 +130,11 @@ TEST(StandIns, PackedNodeComputesItsProxies) {
   req.checkpoint_dir = Example();
   req.suite_path = Suite("calibration.jsonl");
   req.max_tokens = 24;
+  req.proxies_per_group = per_group;
   req.out_path = dir.Sub("plan.standins.safetensors");
   auto written = WritePlanStandIns(plan, req);
   ASSERT_TRUE(written.ok()) << written.status().ToString();
-  EXPECT_EQ(written->proxies, 2 * int(plan.layers.size()));
+  EXPECT_EQ(written->proxies, 2 * per_group * int(plan.layers.size()));
   plan.standins_file = req.out_path;
   plan.standins_kind = "proxy-fit";
 
@@ -150,9 +156,21 @@ TEST(StandIns, PackedNodeComputesItsProxies) {
     const std::string name = "node-" + std::to_string(g);
     auto node = OpenNodeModel(pack.out_dir, name, dir.Sub("open-" + name));
     ASSERT_TRUE(node.ok()) << node.status().ToString();
-    // Held experts, then one proxy for the other group, in the node's own numbering.
-    EXPECT_EQ(node->model->config().routing.num_experts, 9 + 1) << name;
-    EXPECT_EQ(node->info.layers.begin()->second.proxies, std::vector<int>{1 - g});
+    // Held experts, then the other group's proxies, in the node's own numbering.
+    EXPECT_EQ(node->model->config().routing.num_experts, 9 + per_group) << name;
+    std::vector<int> want_proxies;
+    for (int i = 0; i < per_group; ++i) want_proxies.push_back((1 - g) * per_group + i);
+    EXPECT_EQ(node->info.layers.begin()->second.proxies, want_proxies);
+    for (const auto& [layer, proxies] : file->layers) {
+      // The other group's proxies split it.
+      std::vector<int> covered;
+      for (int i : want_proxies) {
+        const auto& m = proxies[size_t(i)].members;
+        covered.insert(covered.end(), m.begin(), m.end());
+      }
+      std::sort(covered.begin(), covered.end());
+      EXPECT_EQ(covered, plan.layers.at(layer).groups[size_t(1 - g)]) << name << " layer " << layer;
+    }
 
     ExpertMask mask = NodeMask(m, plan, g).WithStandIns(NodeStandIns(*fitted, plan, g));
     std::vector<float> want, got;
@@ -178,6 +196,11 @@ TEST(StandIns, PackedNodeComputesItsProxies) {
     EXPECT_EQ(same_top, int(ids.size())) << name;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(PerGroup, PackedProxies, ::testing::Values(1, 3),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::to_string(info.param) + "PerGroup";
+                         });
 
 TEST(StandIns, FileOfAnotherPlanIsRefused) {
   TempDir dir;
@@ -208,6 +231,63 @@ TEST(StandIns, FileOfAnotherPlanIsRefused) {
   ASSERT_TRUE(same.ok()) << same.status().ToString();
   EXPECT_EQ(same->kind, "proxy-average");
   for (const auto& [layer, proxies] : same->layers) EXPECT_EQ(proxies.size(), 2u);
+}
+
+TEST(StandIns, ProxiesThatDoNotSplitTheGroupsAreRefused) {
+  TempDir dir;
+  auto model = Model::Open(Example());
+  ASSERT_TRUE(model.ok());
+  const ModelConfig& c = (*model)->config();
+  const ExpertPlan plan = TwoGroups(c);
+  StandInPlanRequest req;
+  req.checkpoint_dir = Example();
+  req.suite_path = Suite("calibration.jsonl");
+  req.max_tokens = 8;
+  req.kind = StandInKind::kProxyAverage;
+  req.proxies_per_group = 2;
+  req.out_path = dir.Sub("s.safetensors");
+  ASSERT_TRUE(WritePlanStandIns(plan, req).ok());
+  auto file = ReadStandInFile(req.out_path, plan, c.hidden_size, c.moe_intermediate_size);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  auto fitted = LoadFittedStandIns(*file);
+  ASSERT_TRUE(fitted.ok()) << fitted.status().ToString();
+  const int layer = fitted->proxies.begin()->first;
+  ASSERT_EQ(fitted->proxies.at(layer).size(), 4u);
+
+  struct Case {
+    const char* what;
+    std::function<void(std::vector<ProxyExpert>&)> edit;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {"a member of group 1 moved into a proxy of group 0",
+       [](std::vector<ProxyExpert>& p) {
+         p[0].members.push_back(p[2].members.back());
+         std::sort(p[0].members.begin(), p[0].members.end());
+         p[2].members.pop_back();
+       },
+       "another plan"},
+      {"the same expert in two proxies",
+       [](std::vector<ProxyExpert>& p) {
+         p[1].members.push_back(p[0].members.front());
+         std::sort(p[1].members.begin(), p[1].members.end());
+       },
+       "another plan"},
+      {"a group left partly uncovered",
+       [](std::vector<ProxyExpert>& p) { p[3].members.pop_back(); }, "cover"},
+      {"an empty proxy", [](std::vector<ProxyExpert>& p) { p[1].members.clear(); }, "non-empty"},
+  };
+  for (const Case& k : cases) {
+    FittedStandIns bad = *fitted;
+    k.edit(bad.proxies.at(layer));
+    const std::string path = dir.Sub("bad.safetensors");
+    ASSERT_TRUE(WriteStandInFile(path, bad, DType::kBF16).ok()) << k.what;
+    auto read = ReadStandInFile(path, plan, c.hidden_size, c.moe_intermediate_size);
+    ASSERT_FALSE(read.ok()) << k.what;
+    EXPECT_NE(read.status().message().find(path), std::string::npos) << read.status().ToString();
+    EXPECT_NE(read.status().message().find(k.says), std::string::npos)
+        << k.what << ": " << read.status().ToString();
+  }
 }
 
 }  // namespace
