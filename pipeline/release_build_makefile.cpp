@@ -95,6 +95,12 @@ Result<std::string> ReleaseMakefile(const ReleaseSpec& s, const MakefileSettings
     if (p.min_experts >= 0) plan += fmt::format(" --min-experts {}", p.min_experts);
     if (p.force) plan += " --force";
     if (p.split_router_groups) plan += " --split-router-groups";
+    if (!p.standins.empty()) {
+      plan += fmt::format(" --standins {} --proxies-per-group {} --checkpoint $(CKPT) --suite {}",
+                          p.standins, p.proxies_per_group, s.calibration);
+      plan_prereqs.push_back("$(CKPT_FILES)");
+      plan_prereqs.push_back(s.calibration);
+    }
     if (!p.assign.empty()) plan_prereqs.push_back(p.assign);
   }
   plan += " -o plan/plan.json >/dev/null";

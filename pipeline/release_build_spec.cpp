@@ -114,8 +114,8 @@ Status ParseByteCount(const nlohmann::json& v, uint64_t* out, const std::string&
 
 Status ParseBudgetPlan(const FieldReader& r, const nlohmann::json& obj, ReleaseSpecPlan* p,
                        const std::string& where) {
-  for (const char* fixed :
-       {"groups", "overlay", "overlay_bytes", "strategy", "assign", "split_router_groups"}) {
+  for (const char* fixed : {"groups", "overlay", "overlay_bytes", "strategy", "assign",
+                            "split_router_groups", "standins", "proxies_per_group"}) {
     if (r.Has(fixed)) {
       return Status::InvalidArgument(
           "{}: \"{}\" belongs to a fixed split; with \"nodes\" the planner chooses the layout",
@@ -138,9 +138,10 @@ Status ParseBudgetPlan(const FieldReader& r, const nlohmann::json& obj, ReleaseS
 
 Status ParsePlan(const FieldReader& r, const nlohmann::json& obj, ReleaseSpecPlan* p,
                  const std::string& where) {
-  RETURN_IF_ERROR(r.CheckObject({"groups", "overlay", "overlay_bytes", "strategy", "assign",
-                                 "min_experts", "force", "split_router_groups", "nodes",
-                                 "node_bytes", "measure", "measure_prompts", "measure_tokens"}));
+  RETURN_IF_ERROR(
+      r.CheckObject({"groups", "overlay", "overlay_bytes", "strategy", "assign", "min_experts",
+                     "force", "split_router_groups", "standins", "proxies_per_group", "nodes",
+                     "node_bytes", "measure", "measure_prompts", "measure_tokens"}));
   if (r.Has("nodes") || r.Has("node_bytes")) return ParseBudgetPlan(r, obj, p, where);
   for (const char* budget : {"measure", "measure_prompts", "measure_tokens"}) {
     if (r.Has(budget)) {
@@ -167,6 +168,17 @@ Status ParsePlan(const FieldReader& r, const nlohmann::json& obj, ReleaseSpecPla
   RETURN_IF_ERROR(r.Path("assign", &p->assign, p->strategy == "custom"));
   RETURN_IF_ERROR(r.Integer("min_experts", &p->min_experts, -1, 65536));
   RETURN_IF_ERROR(r.Bool("split_router_groups", &p->split_router_groups));
+  RETURN_IF_ERROR(r.String("standins", &p->standins));
+  if (!p->standins.empty() && p->standins != "proxy-fit" && p->standins != "proxy-average") {
+    return Status::InvalidArgument(
+        "{}.standins: \"{}\" is not proxy-fit or proxy-average (constant stand-ins have no file "
+        "form)",
+        where, p->standins);
+  }
+  if (r.Has("proxies_per_group") && p->standins.empty()) {
+    return Status::InvalidArgument("{}: \"proxies_per_group\" needs \"standins\"", where);
+  }
+  RETURN_IF_ERROR(r.Integer("proxies_per_group", &p->proxies_per_group, 1, 65536));
   return r.Bool("force", &p->force);
 }
 

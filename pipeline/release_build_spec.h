@@ -37,6 +37,8 @@ struct ReleaseSpecPlan {
   int min_experts = -1;
   bool force = false;
   bool split_router_groups = false;  // plan --split-router-groups
+  std::string standins;              // plan --standins: "proxy-fit", "proxy-average" or ""
+  int proxies_per_group = 1;         // plan --proxies-per-group (with standins)
 };
 
 struct ReleaseSpecPack {

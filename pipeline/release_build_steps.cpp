@@ -16,6 +16,7 @@
 #include "pipeline/pack_release.h"
 #include "pipeline/planner.h"
 #include "pipeline/release_build_validate.h"
+#include "pipeline/standin_plan.h"
 
 namespace moedist {
 namespace {
@@ -112,8 +113,15 @@ Result<std::string> RunPlan(const ReleaseSpec& spec, const StepContext& ctx) {
   if (spec.plan.nodes > 0) return RunBudgetPlan(spec, ctx, profile);
   const PlanOptions o = ToPlanOptions(spec.plan);
   ASSIGN_OR_RETURN(PlanResult r, MakePlan(profile, kPublishedProfile, o));
-  const nlohmann::json j = PlanResultToJson(r, profile, kPublishedProfile, o);
-  RETURN_IF_ERROR(WriteFileAtomically(Join(ctx.out_dir, "plan.json"), DumpJsonStable(j) + "\n"));
+  nlohmann::json j = PlanResultToJson(r, profile, kPublishedProfile, o);
+  const std::string plan_path = Join(ctx.out_dir, "plan.json");
+  if (!spec.plan.standins.empty()) {
+    ASSIGN_OR_RETURN(StandInKind kind, ParseFileStandInKind(spec.plan.standins));
+    ASSIGN_OR_RETURN(j["standins"],
+                     WriteStandInsBesidePlan(r.plan, kind, spec.checkpoint, spec.calibration,
+                                             plan_path, 256, spec.plan.proxies_per_group));
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(plan_path, DumpJsonStable(j) + "\n"));
   const auto& chosen = r.comparison.at(r.plan.strategy).planning;
   return fmt::format("{} groups, strategy {}, captured mass mean {:.4f} min {:.4f}{}",
                      r.plan.num_groups, r.plan.strategy, chosen.mean, chosen.min,
@@ -279,8 +287,11 @@ Result<std::vector<BuildStep>> MakeBuildSteps(const ReleaseSpec& spec,
   const ReleaseSpecPlan& p = spec.plan;
   std::vector<StepInput> plan_inputs;
   if (!p.assign.empty()) plan_inputs.push_back({"assign", p.assign});
-  // Budget mode packs and scores candidates: the checkpoint and the suite are inputs too.
-  if (p.nodes > 0) plan_inputs = with(ckpt, {{"calibration", spec.calibration}});
+  // Budget mode packs and scores candidates, stand-ins are fitted: the checkpoint and the suite
+  // are inputs too.
+  if (p.nodes > 0 || !p.standins.empty()) {
+    plan_inputs = with(plan_inputs, with(ckpt, {{"calibration", spec.calibration}}));
+  }
   steps.push_back({"plan",
                    {"profile"},
                    plan_inputs,
@@ -296,6 +307,8 @@ Result<std::vector<BuildStep>> MakeBuildSteps(const ReleaseSpec& spec,
                     {"min_experts", p.min_experts},
                     {"force", p.force},
                     {"split_router_groups", p.split_router_groups},
+                    {"standins", p.standins},
+                    {"proxies_per_group", p.proxies_per_group},
                     {"profile_path", kPublishedProfile}},
                    "plan",
                    true,

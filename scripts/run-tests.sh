@@ -36,7 +36,15 @@ ctest --test-dir build --output-on-failure --parallel "$jobs"
 echo "== build with ASan + UBSan and test"
 # Optimised (-O2 -g): the example-model and release-build tests run whole forward passes, which
 # at -O0 under ASan take many minutes each; the sanitizers check the same code either way.
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOEDIST_SANITIZE=ON >/dev/null
+# With clang where there is one (install-deps.sh installs it for the fuzz targets): it builds
+# this instrumented code about twice as fast as gcc 12 (pipeline/pack_release.cpp: 24 s against
+# 54 s on this project's machine), which keeps CI inside its 90 minutes.
+asan_compiler=()
+if command -v clang++ >/dev/null && command -v clang >/dev/null; then
+  asan_compiler=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang)
+fi
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOEDIST_SANITIZE=ON \
+  "${asan_compiler[@]}" >/dev/null
 cmake --build build-asan --parallel "$jobs"
 # Not here: the llama.cpp checks (they test what stock, uninstrumented llama.cpp makes of files
 # the first pass already wrote and checked; gguf.npm_node_check runs the same packing under

@@ -372,6 +372,10 @@ TEST(ReleaseSpecParse, RefusesWhatIsWrongNamingTheField) {
       {with(json{{"max_rss", 0}}), "r.json.max_rss"},
       {with(json{{"max_rss", "lots"}}), "r.json.max_rss"},
       {with(json{{"pack", {{"layout", "expert"}}}}), "pack.layout"},
+      {with(json{{"plan", {{"standins", "constant"}}}}), "plan.standins"},
+      {with(json{{"plan", {{"proxies_per_group", 3}}}}), "needs \"standins\""},
+      {with(json{{"plan", {{"standins", "proxy-fit"}, {"proxies_per_group", 0}}}}),
+       "proxies_per_group"},
   };
   for (const auto& [spec, want] : cases) {
     auto r = ParseReleaseSpec(spec.dump(), "r.json", "/base");
@@ -395,6 +399,16 @@ TEST(ReleaseSpecParse, RefusesWhatIsWrongNamingTheField) {
   auto mk = ReleaseMakefile(*experts, {"moedist", 1, "r.json"});
   ASSERT_TRUE(mk.ok()) << mk.status().ToString();
   EXPECT_NE(mk->find("--layout experts"), std::string::npos) << *mk;
+  // Stand-ins: build's plan step fits them; the Makefile asks plan for the same.
+  auto proxies = ParseReleaseSpec(
+      with(json{{"plan", {{"standins", "proxy-fit"}, {"proxies_per_group", 4}}}}).dump(), "r.json",
+      d.path());
+  ASSERT_TRUE(proxies.ok()) << proxies.status().ToString();
+  EXPECT_EQ(proxies->plan.standins, "proxy-fit");
+  EXPECT_EQ(proxies->plan.proxies_per_group, 4);
+  mk = ReleaseMakefile(*proxies, {"moedist", 1, "r.json"});
+  ASSERT_TRUE(mk.ok()) << mk.status().ToString();
+  EXPECT_NE(mk->find("--standins proxy-fit --proxies-per-group 4"), std::string::npos) << *mk;
 }
 
 // validate.tier_bytes: the byte sizes --tier-bytes takes, refused otherwise naming the field; the
@@ -458,6 +472,7 @@ TEST(ReleaseSpecParse, BudgetPlanFields) {
       {{{"nodes", 4}, {"node_bytes", 0}}, "positive byte count"},
       {{{"nodes", 4}, {"node_bytes", 9}, {"groups", 2}}, "fixed split"},
       {{{"groups", 2}, {"measure", 2}}, "needs \"nodes\""},
+      {{{"nodes", 4}, {"node_bytes", 9}, {"standins", "proxy-fit"}}, "fixed split"},
       {{{"nodes", 0}, {"node_bytes", 9}}, "plan.nodes"},
       // Was accepted as a fixed split of 2 groups, node_bytes ignored (release_spec_fuzz).
       {{{"node_bytes", "1G"}}, "needs \"nodes\""},
