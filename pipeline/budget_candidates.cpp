@@ -84,6 +84,24 @@ std::string CandidateConfig::Id() const {
                      proxies > 0 ? fmt::format(" proxies={}", proxies) : "");
 }
 
+int SplitExpertsPerNode(int num_experts, int groups, int overlay, int proxies_per_group) {
+  return (num_experts - overlay + groups - 1) / groups + overlay + (groups - 1) * proxies_per_group;
+}
+
+std::optional<ProxySplit> MostProxies(int num_experts, int groups, int slots) {
+  if (groups < 2 || num_experts < groups) return std::nullopt;
+  const int own = SplitExpertsPerNode(num_experts, groups, 0, 0);
+  const int most = std::min((slots - own) / (groups - 1), num_experts / groups);
+  if (slots < own || most < 1) return std::nullopt;
+  ProxySplit s{0, most};
+  // The slots left over go to the overlay, kept smaller than the smallest group.
+  for (int ov = 1; ov < (num_experts - ov) / groups; ++ov) {
+    if (SplitExpertsPerNode(num_experts, groups, ov, most) > slots) break;
+    s.overlay = ov;
+  }
+  return s;
+}
+
 std::map<int, int> OverlayCounts(const GateProfile& p, const CandidateConfig& c) {
   std::map<int, int> out;
   for (const LayerGateProfile& l : p.layers) {

@@ -45,6 +45,20 @@ struct CandidateConfig {
   std::string Id() const;  // "whole/trunk=q8_0/experts=q4_k", "split-4/o=2/..."
 };
 
+// Experts per node and layer of a split: the largest group, the overlay and the proxies of the
+// G − 1 groups the node lacks.
+int SplitExpertsPerNode(int num_experts, int groups, int overlay, int proxies_per_group);
+
+// A split of `groups` groups with proxy experts (plan stand-ins) within `slots` experts per node
+// and layer: as many proxies per group as fit (each stands for at least one expert), then the
+// largest overlay the rest allows (smaller than a group, as every plan's overlay).
+struct ProxySplit {
+  int overlay = 0;
+  int proxies_per_group = 0;
+};
+// nullopt when not even one proxy per group fits.
+std::optional<ProxySplit> MostProxies(int num_experts, int groups, int slots);
+
 // The overlay count of every profiled layer of `profile` for `c`.
 std::map<int, int> OverlayCounts(const GateProfile& profile, const CandidateConfig& c);
 

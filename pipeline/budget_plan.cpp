@@ -369,44 +369,42 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
     }
   }
 
-  // Proxy experts: the best measured uniform split again, with as much of its overlay as it
-  // takes given to as many proxies per group as fit in the same experts per node (C proxies per
-  // group are (G − 1) × C experts on each node). On examples/model64 at 38 experts per node
-  // (2 groups) the worst node went −1.389, −1.145, −0.930, −0.844 nats/token with 1, 2, 4, 6
-  // proxies per group (docs/algorithms.md): more, smaller clusters win, so the most that fit.
+  // Proxy experts: the best measured uniform split's experts per node again, for every group
+  // count the nodes allow, as its own group, as many proxies per group as fit (C proxies per
+  // group are (G − 1) × C experts on each node) and the overlay the rest allows. Measured on
+  // examples/model64 at 37–38 experts per node (docs/algorithms.md, "Proxies per cluster"):
+  // 2 groups, the worst node went −1.389, −1.145, −0.930, −0.844 nats/token with 1, 2, 4, 6
+  // proxies per group, and 4 groups with 7 reached −0.618: more, smaller clusters win, so the
+  // most that fit, and the group count is the measurement's to decide.
   if (o.standins && best_split >= 0) {
     const BudgetCandidate base = r.candidates[best_split];
-    const int G = base.config.groups, E = p.num_experts;
-    // Experts per node and layer: the largest group, the overlay and the proxies.
-    auto per_node = [&](int overlay, int proxies) {
-      return (E - overlay + G - 1) / G + overlay + proxies;
-    };
-    const int budget = per_node(base.config.overlay, 0);
-    int overlay = -1, per_group = 0;
-    for (int c = 1; G > 1 && c * (G - 1) <= budget; ++c) {
-      int ov = base.config.overlay;
-      while (ov >= 0 && per_node(ov, c * (G - 1)) > budget) --ov;
-      // A proxy stands for at least one expert: no more proxies than a group has experts.
-      if (ov < 0 || c > (E - ov) / G) break;
-      overlay = ov;
-      per_group = c;
-    }
-    const int give = base.config.overlay - overlay;
+    const int E = p.num_experts;
+    const int slots = SplitExpertsPerNode(E, base.config.groups, base.config.overlay, 0);
     const RoutingConfig& rc = ckpt->config().routing;
     if (rc.scoring != ScoringFunc::kSoftmax || rc.n_group > 1) {
       Progress(o, "proxy experts: not for this router (softmax without grouped top-k only)");
-    } else if (overlay < 0 || !base.config.overlay_layers.empty()) {
-      Progress(o, fmt::format("proxy experts: {} has too few overlay experts to give way to {}",
-                              base.config.Id(), G - 1));
     } else {
-      CandidateConfig v = base.config;
-      v.overlay -= give;
-      v.proxies = per_group;
-      BudgetCandidate cand{v};
-      cand.predicted = base.predicted;  // same bytes by construction; the measurement decides
-      r.candidates.push_back(std::move(cand));
-      picked.push_back(static_cast<int>(r.candidates.size()) - 1);
-      MeasureOne(r.candidates.back(), picked.back());
+      for (int g = 2; g <= std::min(o.nodes, E); ++g) {
+        if (o.nodes % g != 0) continue;
+        const std::optional<ProxySplit> split = MostProxies(E, g, slots);
+        if (!split) {
+          Progress(o, fmt::format("proxy experts: {} groups leave no room for a proxy in {} "
+                                  "experts per node",
+                                  g, slots));
+          continue;
+        }
+        CandidateConfig v = base.config;
+        v.groups = g;
+        v.overlay = split->overlay;
+        v.proxies = split->proxies_per_group;
+        BudgetCandidate cand{v};
+        // About the same bytes (the same experts per node at the same types); the measurement
+        // decides, and says when they do not fit.
+        cand.predicted = base.predicted;
+        r.candidates.push_back(std::move(cand));
+        picked.push_back(static_cast<int>(r.candidates.size()) - 1);
+        MeasureOne(r.candidates.back(), picked.back());
+      }
     }
   }
 

@@ -1,5 +1,7 @@
 #include "pipeline/standin_fit.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -117,17 +119,48 @@ GroupTokens TokensOf(const StandInCalibration::Layer& cal, int64_t T, int k,
   return g;
 }
 
+// For members no calibration token chose (a cluster of rarely used experts, or a short suite):
+// the `count` tokens where the members' log-sum-exp logit is highest, each with the members' own
+// softmax probabilities as routing weights, so the proxy is fitted where they come closest to
+// being chosen.
+GroupTokens NearestTokensOf(const StandInCalibration::Layer& cal, int64_t T, int ne,
+                            const std::vector<int>& members, int64_t count) {
+  std::vector<std::pair<float, int64_t>> by_lse;
+  for (int64_t t = 0; t < T; ++t) {
+    by_lse.push_back({MembersLogSumExp(cal.logits.data() + size_t(t) * ne, members), t});
+  }
+  count = std::min<int64_t>(count, T);
+  std::partial_sort(by_lse.begin(), by_lse.begin() + count, by_lse.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<int> all(static_cast<size_t>(ne));
+  std::iota(all.begin(), all.end(), 0);
+  GroupTokens g;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t t = by_lse[size_t(i)].second;
+    const float* l = cal.logits.data() + size_t(t) * ne;
+    const float lse_all = MembersLogSumExp(l, all);
+    std::vector<std::pair<int, float>> chosen;
+    for (size_t m = 0; m < members.size(); ++m) {
+      chosen.push_back({int(m), std::exp(l[members[m]] - lse_all)});
+    }
+    g.tokens.push_back(t);
+    g.by.push_back(std::move(chosen));
+  }
+  return g;
+}
+
 Result<ProxyExpert> FitProxy(const MoeWeights& w, const StandInCalibration::Layer& cal, int64_t T,
                              int k, int ne, const std::vector<int>& members,
                              const StandInOptions& o, int layer) {
   std::vector<DenseExpert> dense;
   for (int e : members) dense.push_back(Decode(w.experts[e]));
   const int64_t H = dense[0].hidden, I = dense[0].width;
-  const GroupTokens gt = TokensOf(cal, T, k, members);
+  GroupTokens gt = TokensOf(cal, T, k, members);
+  if (gt.tokens.empty()) gt = NearestTokensOf(cal, T, ne, members, std::max<int64_t>(16, T / 64));
   if (gt.tokens.empty()) {
     return Status::FailedPrecondition(
-        "layer {}: no calibration token chose any of experts {}..{}: nothing to fit a proxy to",
-        layer, members.front(), members.back());
+        "layer {}: no calibration tokens to fit the proxy of experts {} to", layer,
+        fmt::join(members, ","));
   }
 
   ProxyExpert proxy;

@@ -74,7 +74,8 @@ struct FittedStandIns {
 };
 
 // InvalidArgument for routers other than softmax without grouped top-k, or Llama-4's packed
-// experts; FailedPrecondition when the calibration chose none of a group's experts.
+// experts; FailedPrecondition when the calibration has no tokens. Members no calibration token
+// chose are fitted on the tokens where their router logits come highest.
 Result<FittedStandIns> FitStandIns(const Model& full, const ExpertPlan& plan,
                                    const StandInCalibration& calibration,
                                    const StandInOptions& options);

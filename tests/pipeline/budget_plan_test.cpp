@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/json_strict.h"
 #include "pack_fixture_testutil.h"
@@ -61,6 +62,32 @@ BudgetOptions SmallBudget(int nodes, uint64_t bytes) {
 
 int Rank(const std::vector<RecipeType>& order, const RecipeType& t) {
   return static_cast<int>(std::find(order.begin(), order.end(), t) - order.begin());
+}
+
+// MostProxies: the most proxies per group that fit in a node's experts, then the overlay.
+TEST(BudgetProxies, MostProxiesFillTheSlotsWithProxiesFirst) {
+  // examples/model64: 64 experts; 2 groups with an overlay of 12 are 26 + 12 = 38 per node.
+  EXPECT_EQ(SplitExpertsPerNode(64, 2, 12, 0), 38);
+  auto two = MostProxies(64, 2, 38);
+  ASSERT_TRUE(two.has_value());
+  EXPECT_EQ(two->proxies_per_group, 6);  // 32 + 6
+  EXPECT_EQ(two->overlay, 0);
+  auto four = MostProxies(64, 4, 38);
+  ASSERT_TRUE(four.has_value());
+  EXPECT_EQ(four->proxies_per_group, 7);  // 16 + 3 × 7 = 37, one slot left for the overlay
+  EXPECT_EQ(four->overlay, 1);
+  EXPECT_EQ(SplitExpertsPerNode(64, 4, 1, 7), 38);
+  // No room for one proxy per group: a group alone fills the slots.
+  EXPECT_FALSE(MostProxies(64, 2, 32).has_value());
+  EXPECT_FALSE(MostProxies(64, 1, 64).has_value());
+  // Never more proxies than a group has experts: 16 experts, 2 groups of 8, 40 slots.
+  auto capped = MostProxies(16, 2, 40);
+  ASSERT_TRUE(capped.has_value());
+  EXPECT_EQ(capped->proxies_per_group, 8);
+  // examples/model at 10 per node: 2 groups → 8 + 2; 4 groups → 4 + 3 × 2.
+  EXPECT_EQ(MostProxies(16, 2, 10)->proxies_per_group, 2);
+  EXPECT_EQ(MostProxies(16, 4, 10)->proxies_per_group, 2);
+  EXPECT_EQ(MostProxies(16, 4, 10)->overlay, 0);
 }
 
 TEST(BudgetCandidates, EnumerationKeepsPrecisionsOrdered) {
@@ -210,23 +237,33 @@ TEST(BudgetPlan, TightBudgetChoosesTheBestMeasuredCandidateThatFits) {
     EXPECT_EQ(total, c.config.overlay * static_cast<int>(p.layers.size())) << c.config.Id();
   }
   EXPECT_LE(r->candidates[r->chosen].measured->bytes, budget);
-  // ... and again with proxy experts in place of G - 1 overlay experts per layer, where the
-  // split's overlay had that many: measured, about the same bytes.
+  // ... and again with proxy experts, for each group count the nodes allow, at its experts per
+  // node: measured, about the same bytes.
+  std::set<int> proxy_groups;
+  int proxy_candidates = 0;
   for (const BudgetCandidate& c : r->candidates) {
     if (!c.config.proxies) continue;
+    ++proxy_candidates;
+    proxy_groups.insert(c.config.groups);
+    EXPECT_EQ(o.nodes % c.config.groups, 0) << c.config.Id();
     ASSERT_TRUE(c.measured.has_value()) << c.config.Id() << ": " << c.measure_error;
     std::printf("[budget] %s: %llu bytes, worst node %+.4f, placed %+.4f\n", c.config.Id().c_str(),
                 static_cast<unsigned long long>(c.measured->bytes), c.measured->quality.worst_node,
                 c.measured->quality.placed);
     EXPECT_LE(c.measured->bytes, c.predicted.bytes + (64u << 10)) << c.config.Id();
-    // It stands beside the split it was derived from, which has more overlay experts.
+    // It stands beside the measured split it was derived from: the same types, at least as
+    // many experts per node.
+    const int E = p.num_experts;
+    const int mine = SplitExpertsPerNode(E, c.config.groups, c.config.overlay, c.config.proxies);
     bool base_found = false;
     for (const BudgetCandidate& b : r->candidates) {
-      base_found |= !b.config.proxies && b.measured && b.config.groups == c.config.groups &&
-                    b.config.overlay > c.config.overlay && b.config.experts == c.config.experts;
+      base_found |= !b.config.proxies && !b.config.whole && b.measured &&
+                    b.config.experts == c.config.experts && b.config.trunk == c.config.trunk &&
+                    SplitExpertsPerNode(E, b.config.groups, b.config.overlay, 0) >= mine;
     }
     EXPECT_TRUE(base_found) << c.config.Id();
   }
+  EXPECT_EQ(proxy_candidates, static_cast<int>(proxy_groups.size()));  // one per group count
 
   // plan.json carries the chosen recipe, and pack resolves it when given no recipe file.
   TempDir tmp;
