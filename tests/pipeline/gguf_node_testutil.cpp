@@ -83,6 +83,9 @@ Result<PackReport> PackCase(const GgufCase& c, const std::string& dist, NodeFile
     fit.suite_path =
         std::string(moedist::test_dirs::SourceDir()) + "/examples/calibration/calibration.jsonl";
     fit.max_tokens = 16;
+    // Two per group (clusters of the group's experts), so a node holds several proxies of one
+    // group, as budget mode's proxy variants do.
+    fit.proxies_per_group = 2;
     fit.out_path = dist + ".standins.safetensors";
     RETURN_IF_ERROR(WritePlanStandIns(req.plan, fit).status());
     req.plan.standins_file = fit.out_path;
