@@ -33,13 +33,13 @@ budget = plan.get("budget")
 if budget:
     print(f"\nplan: {budget['nodes']} nodes of {budget['node_bytes']} bytes; measured on "
           f"{budget['measure']['prompts']} calibration prompts (Δ nats/token vs the full model):")
-    print(f"  {'candidate':<40} {'bytes':>10} {'worst':>8} {'placed':>8}")
+    print(f"  {'candidate':<48} {'bytes':>10} {'worst':>8} {'placed':>8}")
     for c in budget["candidates"]:
         m = c["measured"]
         if not m:
             continue
         mark = "   <- chosen" if c["id"] == budget["chosen"] else ""
-        print(f"  {c['id']:<40} {m['bytes']:>10} {m['worst_node']:+8.4f} {m['placed']:+8.4f}{mark}")
+        print(f"  {c['id']:<48} {m['bytes']:>10} {m['worst_node']:+8.4f} {m['placed']:+8.4f}{mark}")
     print(f"  {budget['reason']}")
 else:
     print(f"\nplan: {plan['groups']} groups, strategy {plan['strategy']}; captured mass on the "
