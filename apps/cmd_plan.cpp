@@ -240,8 +240,8 @@ Registrar registrar(
                     "budget mode: do not measure the best split again with its overlay "
                     "allocated per layer by measured layer sensitivity");
        sub.add_flag("!--no-standins", o->budget.standins,
-                    "budget mode: do not measure the best split again with proxy experts in "
-                    "place of G - 1 overlay experts");
+                    "budget mode: do not measure splits with proxy experts (for every group "
+                    "count, filling the best split's bytes)");
        sub.add_option("--scratch", o->budget.scratch_dir,
                       "budget mode: directory for measured candidates (default: a temporary one, "
                       "removed)");

@@ -75,6 +75,60 @@ Result<std::optional<int>> FitOverlay(const Sizer& s, CandidateConfig c, uint64_
   return std::optional<int>(lo);
 }
 
+// A split of `base`'s types with `groups` groups and proxy experts filling `budget`: the most
+// experts per node (at least `base`'s) whose predicted bytes fit, as many of them proxies as fit
+// (MostProxies). A proxy is sized as one more expert slot at the groups' type (the bytes an
+// overlay of 2 adds to a 2-group split: one more expert per node). Unlike an overlay, which
+// must stay smaller than a group, proxies can take every byte the split leaves. nullopt when
+// not even one proxy per group fits.
+Result<std::optional<CandidateConfig>> FillWithProxies(const Sizer& s, const CandidateConfig& base,
+                                                       int groups, uint64_t budget,
+                                                       uint64_t& bytes) {
+  const int E = s.profile.num_experts;
+  CandidateConfig a = base;
+  a.groups = groups;
+  a.overlay = 0;
+  a.overlay_type = a.experts;
+  a.overlay_layers.clear();
+  a.proxies = 0;
+  // One expert slot's bytes, from 2 groups (an overlay of 2 is one more expert per node), the
+  // smallest split any model allows an overlay in.
+  uint64_t slot = 0;
+  if (OverlayAllowed(2, E, 2)) {
+    CandidateConfig two = a, more = a;
+    two.groups = more.groups = 2;
+    more.overlay = 2;
+    ASSIGN_OR_RETURN(uint64_t bytes_two, s.Bytes(two));
+    ASSIGN_OR_RETURN(uint64_t bytes_more, s.Bytes(more));
+    slot = bytes_more > bytes_two ? bytes_more - bytes_two : 0;
+  }
+  std::optional<CandidateConfig> best;
+  const int base_slots = SplitExpertsPerNode(E, base.groups, base.overlay, 0);
+  for (int slots = base_slots;; ++slots) {
+    const std::optional<ProxySplit> split = MostProxies(E, groups, slots);
+    if (!split) {
+      if (best || slots >= E * groups) break;
+      continue;
+    }
+    CandidateConfig v = a;
+    v.overlay = split->overlay;
+    v.overlay_type = base.overlay_type;
+    v.proxies = split->proxies_per_group;
+    CandidateConfig plain = v;
+    plain.proxies = 0;
+    ASSIGN_OR_RETURN(uint64_t own, s.Bytes(plain));
+    const uint64_t total = own + slot * uint64_t(v.proxies) * uint64_t(groups - 1);
+    // The base split's own experts per node always count (same experts, same types); more only
+    // where they are predicted to fit.
+    if (total > budget && slots > base_slots) break;
+    if (best && best->proxies == v.proxies && best->overlay == v.overlay) continue;
+    best = v;
+    bytes = total;
+    if (slot == 0 || v.proxies == (E - v.overlay) / groups) break;
+  }
+  return best;
+}
+
 // Placement plans are the costly part of a prediction; many configurations share the group
 // count and the overlay counts.
 class PlanCache {
@@ -369,41 +423,70 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
     }
   }
 
-  // Proxy experts: the best measured uniform split's experts per node again, for every group
-  // count the nodes allow, as its own group, as many proxies per group as fit (C proxies per
-  // group are (G − 1) × C experts on each node) and the overlay the rest allows. Measured on
+  // Proxy experts: the best measured uniform split's types again, for every group count the
+  // nodes allow, as its own group, as many proxies per group as fit (C proxies per group are
+  // (G − 1) × C experts on each node) and the overlay the rest allows, the experts per node
+  // filled up to the budget (FillWithProxies); and the same from the measured split with the
+  // lowest-precision experts, when that is another, for more experts per byte. Measured on
   // examples/model64 at 37–38 experts per node (docs/algorithms.md, "Proxies per cluster"):
   // 2 groups, the worst node went −1.389, −1.145, −0.930, −0.844 nats/token with 1, 2, 4, 6
   // proxies per group, and 4 groups with 7 reached −0.618: more, smaller clusters win, so the
-  // most that fit, and the group count is the measurement's to decide.
+  // most that fit, and the group count and types are the measurement's to decide.
   if (o.standins && best_split >= 0) {
-    const BudgetCandidate base = r.candidates[best_split];
-    const int E = p.num_experts;
-    const int slots = SplitExpertsPerNode(E, base.config.groups, base.config.overlay, 0);
+    const std::vector<RecipeType> expert_order = BudgetExpertTypes();
+    auto precision_rank = [&](const RecipeType& t) {
+      return static_cast<int>(std::find(expert_order.begin(), expert_order.end(), t) -
+                              expert_order.begin());
+    };
+    std::vector<int> bases = {best_split};
+    int cheapest = -1;
+    for (int i : picked) {
+      const BudgetCandidate& c = r.candidates[i];
+      if (c.config.whole || !c.measured || c.over_budget || c.config.proxies > 0 ||
+          !c.config.overlay_layers.empty()) {
+        continue;
+      }
+      if (cheapest < 0 || precision_rank(c.config.experts) >
+                              precision_rank(r.candidates[cheapest].config.experts)) {
+        cheapest = i;
+      }
+    }
+    if (cheapest >= 0 &&
+        !(r.candidates[cheapest].config.experts == r.candidates[best_split].config.experts &&
+          r.candidates[cheapest].config.trunk == r.candidates[best_split].config.trunk)) {
+      bases.push_back(cheapest);
+    }
     const RoutingConfig& rc = ckpt->config().routing;
     if (rc.scoring != ScoringFunc::kSoftmax || rc.n_group > 1) {
       Progress(o, "proxy experts: not for this router (softmax without grouped top-k only)");
     } else {
-      for (int g = 2; g <= std::min(o.nodes, E); ++g) {
-        if (o.nodes % g != 0) continue;
-        const std::optional<ProxySplit> split = MostProxies(E, g, slots);
-        if (!split) {
-          Progress(o, fmt::format("proxy experts: {} groups leave no room for a proxy in {} "
-                                  "experts per node",
-                                  g, slots));
-          continue;
+      std::vector<CandidateConfig> tried;
+      for (int bi : bases) {
+        const BudgetCandidate base = r.candidates[bi];
+        for (int g = 2; g <= std::min(o.nodes, p.num_experts); ++g) {
+          if (o.nodes % g != 0) continue;
+          uint64_t bytes = 0;
+          ASSIGN_OR_RETURN(std::optional<CandidateConfig> v,
+                           FillWithProxies(sizer, base.config, g, o.node_bytes, bytes));
+          if (!v) {
+            Progress(o, fmt::format("proxy experts: {} groups leave no room for a proxy beside "
+                                    "{}",
+                                    g, base.config.Id()));
+            continue;
+          }
+          if (std::find_if(tried.begin(), tried.end(), [&](const CandidateConfig& t) {
+                return t.Id() == v->Id();
+              }) != tried.end()) {
+            continue;
+          }
+          tried.push_back(*v);
+          BudgetCandidate cand{*v};
+          cand.predicted = base.predicted;  // the measurement decides
+          cand.predicted.bytes = bytes;
+          r.candidates.push_back(std::move(cand));
+          picked.push_back(static_cast<int>(r.candidates.size()) - 1);
+          MeasureOne(r.candidates.back(), picked.back());
         }
-        CandidateConfig v = base.config;
-        v.groups = g;
-        v.overlay = split->overlay;
-        v.proxies = split->proxies_per_group;
-        BudgetCandidate cand{v};
-        // About the same bytes (the same experts per node at the same types); the measurement
-        // decides, and says when they do not fit.
-        cand.predicted = base.predicted;
-        r.candidates.push_back(std::move(cand));
-        picked.push_back(static_cast<int>(r.candidates.size()) - 1);
-        MeasureOne(r.candidates.back(), picked.back());
       }
     }
   }
