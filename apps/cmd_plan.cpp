@@ -134,7 +134,7 @@ int RunPlan(PlanCliOptions& o) {
         o.budget.suite_path.empty() ? profile->suite_path : o.budget.suite_path;
     if (!o.json) fmt::print(stderr, "plan: fitting {} stand-ins on {}\n", o.standins, suite);
     auto section =
-        WriteStandInsBesidePlan(r->plan, *kind, checkpoint, suite, o.out, 256, o.proxies_per_group);
+        WriteStandInsBesidePlan(r->plan, *kind, checkpoint, suite, o.out, o.proxies_per_group);
     if (!section.ok()) return ReportError("plan", section.status());
     j["standins"] = *section;
   }

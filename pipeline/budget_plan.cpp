@@ -75,33 +75,37 @@ Result<std::optional<int>> FitOverlay(const Sizer& s, CandidateConfig c, uint64_
   return std::optional<int>(lo);
 }
 
+// The bytes of one more expert per node and MoE layer at `base`'s groups' type: what an overlay
+// of 2 adds to a 2-group split, the smallest split any model allows an overlay in. 0 when the
+// model has too few experts for that.
+Result<uint64_t> ExpertSlotBytes(const Sizer& s, const CandidateConfig& base) {
+  if (!OverlayAllowed(2, s.profile.num_experts, 2)) return uint64_t{0};
+  CandidateConfig two = base;
+  two.groups = 2;
+  two.overlay = 0;
+  two.overlay_type = two.experts;
+  two.overlay_layers.clear();
+  two.proxies = 0;
+  CandidateConfig more = two;
+  more.overlay = 2;
+  ASSIGN_OR_RETURN(uint64_t bytes_two, s.Bytes(two));
+  ASSIGN_OR_RETURN(uint64_t bytes_more, s.Bytes(more));
+  return bytes_more > bytes_two ? bytes_more - bytes_two : 0;
+}
+
 // A split of `base`'s types with `groups` groups and proxy experts filling `budget`: the most
 // experts per node (at least `base`'s) whose predicted bytes fit, as many of them proxies as fit
-// (MostProxies). A proxy is sized as one more expert slot at the groups' type (the bytes an
-// overlay of 2 adds to a 2-group split: one more expert per node). Unlike an overlay, which
+// (MostProxies), each proxy sized as `slot` bytes (ExpertSlotBytes). Unlike an overlay, which
 // must stay smaller than a group, proxies can take every byte the split leaves. nullopt when
 // not even one proxy per group fits.
 Result<std::optional<CandidateConfig>> FillWithProxies(const Sizer& s, const CandidateConfig& base,
-                                                       int groups, uint64_t budget,
+                                                       int groups, uint64_t slot, uint64_t budget,
                                                        uint64_t& bytes) {
   const int E = s.profile.num_experts;
   CandidateConfig a = base;
   a.groups = groups;
-  a.overlay = 0;
-  a.overlay_type = a.experts;
   a.overlay_layers.clear();
   a.proxies = 0;
-  // One expert slot's bytes, from 2 groups (an overlay of 2 is one more expert per node), the
-  // smallest split any model allows an overlay in.
-  uint64_t slot = 0;
-  if (OverlayAllowed(2, E, 2)) {
-    CandidateConfig two = a, more = a;
-    two.groups = more.groups = 2;
-    more.overlay = 2;
-    ASSIGN_OR_RETURN(uint64_t bytes_two, s.Bytes(two));
-    ASSIGN_OR_RETURN(uint64_t bytes_more, s.Bytes(more));
-    slot = bytes_more > bytes_two ? bytes_more - bytes_two : 0;
-  }
   std::optional<CandidateConfig> best;
   const int base_slots = SplitExpertsPerNode(E, base.groups, base.overlay, 0);
   for (int slots = base_slots;; ++slots) {
@@ -110,18 +114,18 @@ Result<std::optional<CandidateConfig>> FillWithProxies(const Sizer& s, const Can
       if (best || slots >= E * groups) break;
       continue;
     }
-    CandidateConfig v = a;
-    v.overlay = split->overlay;
-    v.overlay_type = base.overlay_type;
-    v.proxies = split->proxies_per_group;
-    CandidateConfig plain = v;
-    plain.proxies = 0;
+    if (best && best->proxies == split->proxies_per_group && best->overlay == split->overlay) {
+      continue;  // the extra slot changes nothing at this group count
+    }
+    CandidateConfig plain = a;
+    plain.overlay = split->overlay;
     ASSIGN_OR_RETURN(uint64_t own, s.Bytes(plain));
-    const uint64_t total = own + slot * uint64_t(v.proxies) * uint64_t(groups - 1);
+    const uint64_t total = own + slot * uint64_t(split->proxies_per_group) * uint64_t(groups - 1);
     // The base split's own experts per node always count (same experts, same types); more only
     // where they are predicted to fit.
     if (total > budget && slots > base_slots) break;
-    if (best && best->proxies == v.proxies && best->overlay == v.overlay) continue;
+    CandidateConfig v = plain;
+    v.proxies = split->proxies_per_group;
     best = v;
     bytes = total;
     if (slot == 0 || v.proxies == (E - v.overlay) / groups) break;
@@ -360,7 +364,7 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
       fs::create_directories(dir, ec);
       auto section =
           WriteStandInsBesidePlan(plan, StandInKind::kProxyFit, r.checkpoint_dir, r.suite_path,
-                                  dir + "-plan.json", o.standin_tokens, c.config.proxies);
+                                  dir + "-plan.json", c.config.proxies, o.standin_tokens);
       if (!section.ok()) {
         c.measure_error = section.status().ToString();
         Progress(o, "  failed: " + c.measure_error);
@@ -463,11 +467,12 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
       std::vector<CandidateConfig> tried;
       for (int bi : bases) {
         const BudgetCandidate base = r.candidates[bi];
+        ASSIGN_OR_RETURN(const uint64_t slot, ExpertSlotBytes(sizer, base.config));
         for (int g = 2; g <= std::min(o.nodes, p.num_experts); ++g) {
           if (o.nodes % g != 0) continue;
           uint64_t bytes = 0;
           ASSIGN_OR_RETURN(std::optional<CandidateConfig> v,
-                           FillWithProxies(sizer, base.config, g, o.node_bytes, bytes));
+                           FillWithProxies(sizer, base.config, g, slot, o.node_bytes, bytes));
           if (!v) {
             Progress(o, fmt::format("proxy experts: {} groups leave no room for a proxy beside "
                                     "{}",
@@ -518,10 +523,7 @@ Result<BudgetPlanResult> PlanToBudget(const GateProfile& p, const std::string& p
   r.reason += best.config.whole ? "; no split needed: every node holds the whole model"
                                 : "; split: no whole-model precision that fits measured better";
   r.recipe = CandidateRecipe(best.config);
-  if (best.config.proxies > 0) {
-    r.standins = "proxy-fit";
-    r.proxies_per_group = best.config.proxies;
-  }
+  r.proxies_per_group = best.config.proxies;
 
   if (best.config.overlay_layers.empty()) {
     PlanOptions po;
@@ -600,12 +602,11 @@ Status WriteBudgetPlan(const BudgetPlanResult& r, const GateProfile& p,
                        const std::string& profile_path, const BudgetOptions& o,
                        const std::string& plan_path) {
   nlohmann::json j = BudgetPlanToJson(r, p, profile_path, o);
-  if (!r.standins.empty()) {
-    ASSIGN_OR_RETURN(StandInKind kind, ParseStandInKindName(r.standins));
+  if (r.proxies_per_group > 0) {
     ASSIGN_OR_RETURN(
         j["standins"],
-        WriteStandInsBesidePlan(r.plan.plan, kind, r.checkpoint_dir, r.suite_path, plan_path,
-                                o.standin_tokens, std::max(r.proxies_per_group, 1)));
+        WriteStandInsBesidePlan(r.plan.plan, StandInKind::kProxyFit, r.checkpoint_dir, r.suite_path,
+                                plan_path, r.proxies_per_group, o.standin_tokens));
   }
   return WriteFileAtomically(plan_path, DumpJsonStable(j) + "\n");
 }

@@ -77,8 +77,7 @@ struct BudgetPlanResult {
   std::string checkpoint_dir, suite_path;
   std::map<int, double> layer_sensitivity;  // [layer] Δ, when measured
   std::string sensitivity_of;               // the split it was measured on
-  std::string standins;                     // "proxy-fit" when the chosen split has proxies
-  int proxies_per_group = 0;                // and how many per group
+  int proxies_per_group = 0;  // proxy-fit experts per group of the chosen split (0: none)
   double full_mean_logprob = 0;
   int prompts = 0;
   int64_t tokens = 0;

@@ -65,6 +65,12 @@ std::vector<int> ExpertPlan::NodeExperts(int layer, int g) const {
   return out;
 }
 
+bool ExpertPlan::HoldsNone(int layer, int g, const std::vector<int>& experts) const {
+  const std::vector<int> held = NodeExperts(layer, g);
+  return std::none_of(experts.begin(), experts.end(),
+                      [&](int e) { return std::binary_search(held.begin(), held.end(), e); });
+}
+
 Status CheckPlan(const ExpertPlan& plan, int min_experts, bool force) {
   for (const auto& [layer, lp] : plan.layers) {
     if (static_cast<int>(lp.groups.size()) != plan.num_groups) {

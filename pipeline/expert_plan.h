@@ -34,6 +34,9 @@ struct ExpertPlan {
 
   // Experts node `g` holds in `layer` (group ∪ overlay), sorted.
   std::vector<int> NodeExperts(int layer, int g) const;
+  // Whether node `g` holds none of `experts` in `layer`: the rule for which proxy experts
+  // (standin_file.h) a node gets, shared by pack and runtime-min's stand-ins.
+  bool HoldsNone(int layer, int g, const std::vector<int>& experts) const;
 };
 
 // Checks that every layer's groups and overlay cover each expert exactly once, that there are

@@ -484,12 +484,8 @@ Status LayoutBuilder::PlanNode(int g) {
     // Every proxy of the groups this node lacks (the file's proxies split the groups).
     for (auto& [layer, nl] : info.layers) {
       const std::vector<StandInFileProxy>& proxies = options_.standins->layers.at(layer);
-      const std::vector<int>& own = plan_.layers.at(layer).groups.at(size_t(g));
       for (size_t h = 0; h < proxies.size(); ++h) {
-        const std::vector<int>& m = proxies[h].members;
-        if (!std::binary_search(own.begin(), own.end(), m.front())) {
-          nl.proxies.push_back(static_cast<int>(h));
-        }
+        if (plan_.HoldsNone(layer, g, proxies[h].members)) nl.proxies.push_back(int(h));
       }
     }
   }

@@ -119,7 +119,7 @@ Result<std::string> RunPlan(const ReleaseSpec& spec, const StepContext& ctx) {
     ASSIGN_OR_RETURN(StandInKind kind, ParseFileStandInKind(spec.plan.standins));
     ASSIGN_OR_RETURN(j["standins"],
                      WriteStandInsBesidePlan(r.plan, kind, spec.checkpoint, spec.calibration,
-                                             plan_path, 256, spec.plan.proxies_per_group));
+                                             plan_path, spec.plan.proxies_per_group));
   }
   RETURN_IF_ERROR(WriteFileAtomically(plan_path, DumpJsonStable(j) + "\n"));
   const auto& chosen = r.comparison.at(r.plan.strategy).planning;

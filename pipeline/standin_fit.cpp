@@ -355,12 +355,8 @@ std::shared_ptr<const ExpertStandIns> NodeStandIns(const FittedStandIns& f, cons
       }
       continue;
     }
-    const std::vector<int> held = plan.NodeExperts(layer, node);
     for (const ProxyExpert& p : f.proxies.at(layer)) {
-      const bool absent = std::none_of(p.members.begin(), p.members.end(), [&](int e) {
-        return std::binary_search(held.begin(), held.end(), e);
-      });
-      if (!absent) continue;
+      if (!plan.HoldsNone(layer, node, p.members)) continue;
       ls.proxies.push_back(p);
       ls.proxies.back().expert.Bind(p.expert.mlp.gate.in, p.expert.mlp.gate.out);
     }

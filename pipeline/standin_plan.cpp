@@ -25,8 +25,8 @@ Result<StandInKind> ParseFileStandInKind(const std::string& name) {
 Result<nlohmann::json> WriteStandInsBesidePlan(const ExpertPlan& plan, StandInKind kind,
                                                const std::string& checkpoint_dir,
                                                const std::string& suite_path,
-                                               const std::string& plan_path, int max_tokens,
-                                               int proxies_per_group) {
+                                               const std::string& plan_path, int proxies_per_group,
+                                               int max_tokens) {
   StandInPlanRequest req;
   req.max_tokens = max_tokens;
   req.proxies_per_group = proxies_per_group;

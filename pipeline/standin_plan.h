@@ -34,8 +34,8 @@ Result<StandInPlanReport> WritePlanStandIns(const ExpertPlan& plan, const StandI
 Result<nlohmann::json> WriteStandInsBesidePlan(const ExpertPlan& plan, StandInKind kind,
                                                const std::string& checkpoint_dir,
                                                const std::string& suite_path,
-                                               const std::string& plan_path, int max_tokens = 256,
-                                               int proxies_per_group = 1);
+                                               const std::string& plan_path,
+                                               int proxies_per_group = 1, int max_tokens = 256);
 
 // Parses "proxy-fit" / "proxy-average" (the kinds with a file form).
 Result<StandInKind> ParseFileStandInKind(const std::string& name);

@@ -45,6 +45,18 @@ TEST(ReadPlanFile, AcceptsAValidPlan) {
   EXPECT_EQ(plan->NodeExperts(0, 1).size(), 4u);
 }
 
+// The rule for which proxies a node gets: it holds none of their members.
+TEST(ExpertPlan, HoldsNoneOfTheOtherGroupsExperts) {
+  ExpertPlan plan;
+  plan.num_experts = 10;
+  plan.num_groups = 2;
+  plan.layers[0] = {{{0, 1, 2, 3}, {4, 5, 6, 7}}, {8, 9}, true};
+  EXPECT_TRUE(plan.HoldsNone(0, 0, {4, 5}));
+  EXPECT_TRUE(plan.HoldsNone(0, 1, {0, 3}));
+  EXPECT_FALSE(plan.HoldsNone(0, 0, {3, 4}));  // one member is node 0's own
+  EXPECT_FALSE(plan.HoldsNone(0, 1, {9}));     // the overlay is everywhere
+}
+
 TEST(ReadPlanFile, RefusesEachDefectWithAReason) {
   const BadPlan cases[] = {
       {"no layers", PlanJson("8", "2", "{}"), "no MoE layer"},
